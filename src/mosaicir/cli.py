@@ -1,0 +1,163 @@
+"""The ``mosaicir`` command line.
+
+Every error the project raises on purpose (:class:`MosaicirError`) becomes a one-line message on
+standard error and exit status 2; a batch goes on past a bad file and reports it at the end
+(exit status 1).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from importlib.resources import files
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from mosaicir import __version__
+from mosaicir.core.errors import InvalidInputError, MosaicirError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Restore photographs whose degradations vary across the image.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmark sets and benchmark runs.")
+app.add_typer(bench_app, name="bench")
+
+SAMPLE_IMAGE = "sample.png"
+
+
+def _echo_error(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def restore(
+    inputs: list[Path] = typer.Argument(None, help="Image files or folders."),
+    out_dir: Path = typer.Option(..., "-o", "--out-dir", help="Folder for the results."),
+    sample: bool = typer.Option(False, "--sample", help="Restore the bundled sample image."),
+    report: bool = typer.Option(False, "--report", help="Write an HTML report per image."),
+    trajectory: bool = typer.Option(False, "--trajectory", help="Write the decisions as JSONL per image."),
+    seed: int = typer.Option(0, "--seed", help="Seed of every random choice."),
+    max_pixels: int = typer.Option(100_000_000, "--max-pixels", help="Refuse larger images."),
+    strip_metadata: bool = typer.Option(False, "--strip-metadata", help="Do not copy ICC/EXIF to the output."),
+) -> None:
+    """Restore images; results are written as OUT_DIR/<name>.png (metadata kept)."""
+    from mosaicir.io import iter_image_files, load_image, save_image
+    from mosaicir.io.atomic import atomic_write_text
+    from mosaicir.report import write_restore_report
+    from mosaicir.restore import restore_image
+
+    paths = list(iter_image_files(inputs or []))
+    if sample:
+        paths.insert(0, Path(str(files("mosaicir") / "data" / SAMPLE_IMAGE)))
+    if not paths:
+        raise InvalidInputError("no input images (give files or folders, or --sample)")
+    failures: list[tuple[Path, str]] = []
+    for path in paths:
+        try:
+            loaded = load_image(path, max_pixels=max_pixels)
+            start = time.perf_counter()
+            result, steps = restore_image(loaded.image)
+            seconds = time.perf_counter() - start
+            out_path = out_dir / f"{path.stem}.png"
+            save_image(out_path, result, alpha=loaded.alpha, meta=loaded.meta,
+                       strip_icc=strip_metadata, strip_exif=strip_metadata)
+            config = {"mosaicir": __version__, "input": str(path), "output": str(out_path), "strategy": "classical-global",
+                      "seed": seed, "max_pixels": max_pixels, "seconds": round(seconds, 3)}
+            atomic_write_text(out_dir / f"{path.stem}.run.json", json.dumps(config, indent=1) + "\n")
+            step_dicts = [s.model_dump(mode="json") for s in steps]
+            if trajectory:
+                atomic_write_text(out_dir / f"{path.stem}.trajectory.jsonl",
+                                  "".join(json.dumps(s) + "\n" for s in step_dicts))
+            if report:
+                write_restore_report(out_dir / f"{path.stem}.report.html", title=f"mosaicir: {path.name}",
+                                     before=loaded.image, after=result, steps=step_dicts, config=config)
+            applied = ", ".join(s.name for s in steps if s.applied) or "nothing needed"
+            typer.echo(f"{path} -> {out_path} ({applied}; {seconds:.2f} s)")
+        except MosaicirError as exc:
+            failures.append((path, str(exc)))
+            _echo_error(str(exc))
+    if failures:
+        typer.echo(f"{len(failures)} of {len(paths)} images failed:", err=True)
+        for path, message in failures:
+            typer.echo(f"  {path}: {message}", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def degrade(
+    input_path: Path = typer.Argument(..., help="Clean image."),
+    degradation: str = typer.Option(..., "--degradation", "-d", help="Degradation name."),
+    severity: float = typer.Option(0.5, "--severity", "-s", min=0.0, max=1.0, help="Severity in [0, 1]."),
+    seed: int = typer.Option(0, "--seed"),
+    out: Path = typer.Option(..., "-o", "--out", help="Output image."),
+) -> None:
+    """Apply one degradation to a whole image (prints the parameters used as JSON)."""
+    import numpy as np
+
+    from mosaicir.degrade import get_degradation
+    from mosaicir.io import load_image, save_image
+
+    model = get_degradation(degradation)
+    loaded = load_image(input_path)
+    degraded, params = model(loaded.image, severity, np.random.default_rng(seed))
+    save_image(out, degraded, alpha=loaded.alpha, meta=loaded.meta)
+    typer.echo(json.dumps({"degradation": degradation, "params": params.model_dump(mode="json")}))
+
+
+@bench_app.command("generate")
+def bench_generate(
+    suite: str = typer.Option(..., "--suite", help="mosaic, mio-a, mio-b, mio-c, single or clean."),
+    out: Path = typer.Option(..., "--out", help="Destination folder."),
+    clean_dir: Optional[Path] = typer.Option(None, "--clean-dir", help="Folder of clean images (default: bundled images)."),
+    n: Optional[int] = typer.Option(None, "--n", min=1, help="Use the first N clean images by name."),
+    seed: int = typer.Option(0, "--seed"),
+    max_side: int = typer.Option(512, "--max-side", min=0, help="Resize clean images to this longer side (0: keep)."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Parallel processes (results do not depend on it)."),
+) -> None:
+    """Generate a benchmark folder: manifest.json, degraded/, clean/, labels/."""
+    from mosaicir.degrade.generator import generate
+
+    start = time.perf_counter()
+    report = generate(suite, out, clean_dir=clean_dir, n=n, seed=seed, max_side=max_side or None, workers=workers)
+    typer.echo(f"{suite}: {len(report.items)} items in {out} ({time.perf_counter() - start:.1f} s)")
+    if report.skipped:
+        typer.echo(f"{len(report.skipped)} source images skipped:", err=True)
+        for path, message in report.skipped:
+            typer.echo(f"  {path}: {message}", err=True)
+
+
+@bench_app.command("preview")
+def bench_preview(
+    folder: Path = typer.Argument(..., help="A generated benchmark folder."),
+    out: Path = typer.Option(..., "-o", "--out", help="Contact sheet (PNG)."),
+    n: int = typer.Option(12, "--n", min=1, help="Items to show."),
+) -> None:
+    """Degraded, clean and label overlay side by side for the first N items."""
+    from mosaicir.bench.preview import preview
+
+    path = preview(folder, out, n=n)
+    typer.echo(f"wrote {path}")
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except MosaicirError as exc:
+        _echo_error(str(exc))
+        sys.exit(2)
+    except KeyboardInterrupt:
+        _echo_error("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

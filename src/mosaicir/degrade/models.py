@@ -1,0 +1,341 @@
+"""The eight degradation models.
+
+Severity ``s`` in [0, 1] maps monotonically to physical parameters; the MiO protocol's ranges
+(AgenticIR) lie inside each mapping, at the severities given by ``mio_severity``.
+
+=================  =============================================  ============================
+name               severity -> parameter                          MiO range reached at
+=================  =============================================  ============================
+noise              Gaussian sigma = 60 s (of 255), or Poisson     sigma 20-50: s 0.33-0.83
+                   with the same mid-grey standard deviation
+motion_blur        length = 25 s px, random angle, Gaussian       10-15 px: s 0.4-0.6;
+                   profile sigma 0.3-0.55 of the length            extended to 25 px at s 1
+defocus_blur       disk radius = 6 s px                           r 3, 4, 6: s 0.5, 0.67, 1
+haze               beta = 2.4 s, airlight U(0.7, 1.0), depth      beta 0.6-1.8: s 0.25-0.75
+rain               streak density and brightness grow with s,     length 20-40 px, +-30 deg
+                   length U(20, 40) px, angle U(-30, 30) deg
+low_light          shift = 60 s /255, or gamma 1/(1 + 1.5 s) on   shift 30-50: s 0.5-0.83;
+                   intensity, or maximum rescaled to 255(1-0.7 s)  gamma 0.5-0.7: s 0.29-0.67;
+                                                                  max 100-150: s 0.59-0.87
+jpeg               quality = round(65 - 60 s), 4:2:0              q 10-30: s 0.58-0.92;
+                                                                  5-60: s 0.08-1
+low_resolution     scale = 1 / (1 + 3 s), bicubic down then up    1/2-1/4: s 0.33-1
+=================  =============================================  ============================
+"""
+
+from __future__ import annotations
+
+import io
+from typing import ClassVar, Literal
+
+import cv2
+import numpy as np
+from PIL import Image
+from pydantic import Field
+
+from mosaicir.core.registry import Registry
+from mosaicir.degrade.base import Degradation, DegradationParams, seed_from
+from mosaicir.degrade.depth import DepthParams, check_depth, sample_depth_params, synthetic_depth
+from mosaicir.degrade.kernels import convolve, disk_kernel, motion_kernel
+
+#: Registry of degradation models by name (instances).
+DEGRADATION_REGISTRY: Registry[Degradation] = Registry("degradation", "mosaicir.degradations")
+
+
+def luminance(image: np.ndarray) -> np.ndarray:
+    """Rec. 709 luma of ``H x W x 3`` -> ``H x W`` float32."""
+    return (image @ np.array([0.2126, 0.7152, 0.0722], np.float32)).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------------------- noise
+class NoiseParams(DegradationParams):
+    kind: Literal["gaussian", "poisson"] = "gaussian"
+    sigma: float = Field(ge=0.0, le=100.0, description="Gaussian standard deviation, of 255")
+    peak: float = Field(gt=0.0, description="Poisson: expected photon count at white")
+    seed: int = 0
+
+
+class Noise(Degradation):
+    """Sensor noise: additive white Gaussian (per channel), or Poisson (shot) noise."""
+
+    name = "noise"
+    stage = "imaging"
+    Params = NoiseParams
+    mio_severity: ClassVar[tuple[float, float]] = (1 / 3, 5 / 6)
+    poisson_probability = 0.25
+
+    def sample(self, rng: np.random.Generator, severity: float) -> NoiseParams:
+        u_kind, seed = rng.random(), seed_from(rng)
+        sigma = 60.0 * severity
+        # Poisson noise with the same standard deviation at mid-grey: sqrt(0.5 / peak) = sigma/255.
+        peak = 0.5 / max(sigma / 255.0, 1e-3) ** 2
+        kind = "poisson" if u_kind < self.poisson_probability else "gaussian"
+        return NoiseParams(severity=severity, kind=kind, sigma=sigma, peak=peak, seed=seed)
+
+    def _apply(self, image, params, depth):
+        rng = np.random.default_rng(params.seed)
+        if params.kind == "poisson":
+            return (rng.poisson(image.astype(np.float64) * params.peak) / params.peak).astype(np.float32)
+        noise = rng.standard_normal(image.shape, dtype=np.float32) * np.float32(params.sigma / 255.0)
+        return image + noise
+
+
+# ----------------------------------------------------------------------------------- motion blur
+class MotionBlurParams(DegradationParams):
+    length: float = Field(ge=0.0, le=64.0, description="extent of the motion, pixels")
+    angle: float = Field(ge=0.0, le=180.0, description="direction, degrees counter-clockwise from +x")
+    profile_sigma: float = Field(ge=0.0, description="Gaussian weighting along the path, pixels")
+
+
+class MotionBlur(Degradation):
+    """Linear camera or object motion during exposure."""
+
+    name = "motion_blur"
+    stage = "imaging"
+    Params = MotionBlurParams
+    mio_severity: ClassVar[tuple[float, float]] = (0.4, 0.6)
+
+    def sample(self, rng, severity):
+        u_angle, u_sigma = rng.random(2)
+        length = 25.0 * severity
+        return MotionBlurParams(
+            severity=severity, length=length, angle=180.0 * float(u_angle),
+            profile_sigma=length * (0.3 + 0.25 * float(u_sigma)),
+        )
+
+    def _apply(self, image, params, depth):
+        if params.length < 1.0:
+            return image
+        return convolve(image, motion_kernel(params.length, params.angle, params.profile_sigma or None))
+
+
+# ---------------------------------------------------------------------------------- defocus blur
+class DefocusBlurParams(DegradationParams):
+    radius: float = Field(ge=0.0, le=16.0, description="disk radius, pixels")
+
+
+class DefocusBlur(Degradation):
+    """Out-of-focus blur: convolution with a uniform disk (circle of confusion)."""
+
+    name = "defocus_blur"
+    stage = "imaging"
+    Params = DefocusBlurParams
+    mio_severity: ClassVar[tuple[float, float]] = (0.5, 1.0)
+
+    def sample(self, rng, severity):
+        return DefocusBlurParams(severity=severity, radius=6.0 * severity)
+
+    def _apply(self, image, params, depth):
+        if params.radius < 0.5:
+            return image
+        return convolve(image, disk_kernel(params.radius))
+
+
+# ------------------------------------------------------------------------------------------ haze
+class HazeParams(DegradationParams):
+    beta: float = Field(ge=0.0, le=5.0, description="scattering coefficient (per unit depth)")
+    airlight: float = Field(ge=0.0, le=1.0, description="atmospheric light A")
+    depth: DepthParams = DepthParams()
+
+
+class Haze(Degradation):
+    """Atmospheric scattering: ``I = J t + A (1 - t)``, ``t = exp(-beta d)`` (Koschmieder).
+
+    The depth ``d`` in [0, 1] comes from the caller (a user depth map) or from the synthetic
+    depth generator described by ``params.depth``.
+    """
+
+    name = "haze"
+    stage = "scene"
+    Params = HazeParams
+    mio_severity: ClassVar[tuple[float, float]] = (0.25, 0.75)
+
+    def sample(self, rng, severity):
+        u_air = rng.random()
+        return HazeParams(
+            severity=severity, beta=2.4 * severity, airlight=0.7 + 0.3 * float(u_air),
+            depth=sample_depth_params(rng),
+        )
+
+    def depth_for(self, shape: tuple[int, int], params: HazeParams, depth: np.ndarray | None) -> np.ndarray:
+        return synthetic_depth(shape, params.depth) if depth is None else check_depth(depth, shape)
+
+    def _apply(self, image, params, depth):
+        d = self.depth_for(image.shape[:2], params, depth)
+        t = np.exp(-params.beta * d)[:, :, None].astype(np.float32)
+        return image * t + np.float32(params.airlight) * (1.0 - t)
+
+
+# ------------------------------------------------------------------------------------------ rain
+class RainParams(DegradationParams):
+    density: float = Field(ge=0.0, le=0.2, description="fraction of pixels that start a streak")
+    length: float = Field(ge=1.0, le=80.0, description="streak length, pixels")
+    angle: float = Field(ge=-45.0, le=45.0, description="streak angle from vertical, degrees")
+    width: float = Field(ge=0.0, le=3.0, description="streak blur, pixels")
+    brightness: float = Field(ge=0.0, le=1.0, description="streak opacity")
+    seed: int = 0
+
+
+class Rain(Degradation):
+    """Rain streaks: sparse drops smeared along a direction, screen-blended over the scene
+    (``O = 1 - (1 - B)(1 - S)``, the additive streak model of Rain100 made saturating)."""
+
+    name = "rain"
+    stage = "scene"
+    Params = RainParams
+    mio_severity: ClassVar[tuple[float, float]] = (0.4, 0.8)
+
+    def sample(self, rng, severity):
+        u_len, u_angle, u_width = rng.random(3)
+        return RainParams(
+            severity=severity,
+            density=0.012 * severity,
+            length=20.0 + 20.0 * float(u_len),
+            angle=-30.0 + 60.0 * float(u_angle),
+            width=0.5 + 0.7 * float(u_width),
+            brightness=min(1.0, 0.45 + 0.5 * severity),
+            seed=seed_from(rng),
+        )
+
+    def streak_layer(self, shape: tuple[int, int], params: RainParams) -> np.ndarray:
+        """``float32 H x W`` streak opacity in [0, 1]."""
+        rng = np.random.default_rng(params.seed)
+        u = rng.random(shape, dtype=np.float32)
+        strength = rng.random(shape, dtype=np.float32)
+        drops = np.where(u < params.density, 0.6 + 0.4 * strength, 0.0).astype(np.float32)
+        kernel = motion_kernel(params.length, 90.0 - params.angle)
+        streaks = convolve(drops[:, :, None], kernel)
+        if streaks.ndim == 3:
+            streaks = streaks[:, :, 0]
+        if params.width > 0:
+            streaks = cv2.GaussianBlur(streaks, (0, 0), params.width)
+        streaks *= params.length * 0.6  # a lone streak peaks near its drop's strength
+        return np.clip(streaks, 0.0, 1.0) * np.float32(params.brightness)
+
+    def _apply(self, image, params, depth):
+        layer = self.streak_layer(image.shape[:2], params)[:, :, None]
+        return 1.0 - (1.0 - image) * (1.0 - layer)
+
+
+# ------------------------------------------------------------------------------------- low light
+class LowLightParams(DegradationParams):
+    method: Literal["shift", "gamma", "scale"] = "gamma"
+    shift: float = Field(0.0, ge=0.0, le=255.0, description="subtracted constant, of 255")
+    gamma: float = Field(1.0, gt=0.0, le=1.0, description="intensity becomes intensity^(1/gamma)")
+    maximum: float = Field(255.0, gt=0.0, le=255.0, description="new maximum, of 255")
+
+
+class LowLight(Degradation):
+    """Under-exposure, as in the MiO protocol: a constant shift down, a gamma on intensity
+    (hue kept), or a rescaling of the maximum."""
+
+    name = "low_light"
+    stage = "scene"
+    Params = LowLightParams
+    mio_severity: ClassVar[tuple[float, float]] = (0.5, 0.85)
+    methods: tuple[str, ...] = ("shift", "gamma", "scale")
+
+    def sample(self, rng, severity):
+        method = self.methods[int(rng.random() * 3) % 3]
+        return LowLightParams(
+            severity=severity, method=method, shift=60.0 * severity, gamma=1.0 / (1.0 + 1.5 * severity),
+            maximum=255.0 * (1.0 - 0.7 * severity),
+        )
+
+    def _apply(self, image, params, depth):
+        if params.method == "shift":
+            return image - np.float32(params.shift / 255.0)
+        if params.method == "scale":
+            return image * np.float32(params.maximum / 255.0)
+        value = image.max(axis=2, keepdims=True)
+        darker = np.power(value, np.float32(1.0 / params.gamma))
+        return image * (darker / np.maximum(value, 1e-6))
+
+
+# ------------------------------------------------------------------------------------------ jpeg
+class JpegParams(DegradationParams):
+    quality: int = Field(ge=1, le=100)
+    subsampling: Literal["4:4:4", "4:2:2", "4:2:0"] = "4:2:0"
+
+
+class Jpeg(Degradation):
+    """JPEG compression (libjpeg through Pillow) at a given quality, chroma 4:2:0."""
+
+    name = "jpeg"
+    stage = "compression"
+    Params = JpegParams
+    mio_severity: ClassVar[tuple[float, float]] = (0.58, 0.92)
+
+    def sample(self, rng, severity):
+        return JpegParams(severity=severity, quality=int(round(65.0 - 60.0 * severity)))
+
+    def _apply(self, image, params, depth):
+        pixels = np.round(np.clip(image, 0, 1) * 255.0).astype(np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="JPEG", quality=params.quality, subsampling=params.subsampling)
+        decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+        return decoded.astype(np.float32) / np.float32(255.0)
+
+
+# -------------------------------------------------------------------------------- low resolution
+class LowResolutionParams(DegradationParams):
+    scale: float = Field(gt=0.0, le=1.0, description="down-sampling factor (1/4 = four times smaller)")
+
+
+class LowResolution(Degradation):
+    """Bicubic down-sampling (anti-aliased, as MATLAB's imresize) then bicubic up-sampling back to
+    the original size, so that it can be applied per region."""
+
+    name = "low_resolution"
+    stage = "imaging"
+    Params = LowResolutionParams
+    mio_severity: ClassVar[tuple[float, float]] = (0.85, 1.0)
+
+    def sample(self, rng, severity):
+        return LowResolutionParams(severity=severity, scale=1.0 / (1.0 + 3.0 * severity))
+
+    def _apply(self, image, params, depth):
+        height, width = image.shape[:2]
+        small = (max(1, int(round(width * params.scale))), max(1, int(round(height * params.scale))))
+        return resize_bicubic(resize_bicubic(image, small), (width, height))
+
+
+def resize_bicubic(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize ``H x W x 3`` float32 to ``size`` = (width, height) with Pillow's bicubic filter,
+    which widens its support when reducing (anti-aliasing)."""
+    planes = [np.asarray(Image.fromarray(image[:, :, c], mode="F").resize(size, Image.Resampling.BICUBIC))
+              for c in range(image.shape[2])]
+    return np.stack(planes, axis=2).astype(np.float32)
+
+
+for _model in (Noise(), MotionBlur(), DefocusBlur(), Haze(), Rain(), LowLight(), Jpeg(), LowResolution()):
+    DEGRADATION_REGISTRY.register(_model.name, _model)
+
+
+def get_degradation(name: str) -> Degradation:
+    """The registered degradation model called ``name`` (raises with a suggestion if unknown)."""
+    return DEGRADATION_REGISTRY.get(name)
+
+
+def mean_psnr_drop(image: np.ndarray, name: str, severity: float, seed: int = 0) -> float:
+    """PSNR (dB) of ``image`` degraded by ``name`` at ``severity`` (helper for quick checks)."""
+    from mosaicir.core.image import psnr
+
+    degraded, _ = get_degradation(name)(image, severity, seed)
+    return psnr(image, degraded)
+
+
+__all__ = [
+    "DEGRADATION_REGISTRY",
+    "DefocusBlur",
+    "Haze",
+    "Jpeg",
+    "LowLight",
+    "LowResolution",
+    "MotionBlur",
+    "Noise",
+    "Rain",
+    "get_degradation",
+    "luminance",
+    "resize_bicubic",
+]
