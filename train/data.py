@@ -1,0 +1,96 @@
+"""Training pairs made on the fly by mosaicir's own degradation models.
+
+Clean crops come from a folder of natural images; each crop is degraded at a random severity
+(a tenth of them not at all, so that the networks learn to leave clean content alone) and
+centre-cropped to the patch size, the margin absorbing the borders of blur kernels. The margin
+is a multiple of 16 so that JPEG's 8x8 (16x16 for chroma) grid stays aligned with the patch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from mosaicir.degrade import get_degradation
+from mosaicir.io import iter_image_files, load_image
+
+MARGIN = 32
+
+
+def load_clean_images(folders: list[str], max_side: int = 384, min_side: int = 96) -> list[np.ndarray]:
+    """Load every image below ``folders`` as ``uint8 H x W x 3``, longer side at most ``max_side``."""
+    images = []
+    for folder in folders:
+        paths = sorted(p for p in Path(folder).rglob("*") if p.is_file())
+        for path in iter_image_files(paths):
+            try:
+                image = load_image(path).image
+            except Exception:  # a training set may hold stray files; skip them
+                continue
+            height, width = image.shape[:2]
+            if max(height, width) > max_side:
+                scale = max_side / max(height, width)
+                image = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+            if min(image.shape[:2]) >= min_side:
+                images.append(np.round(image * 255).astype(np.uint8))
+    return images
+
+
+class DegradationPairs(torch.utils.data.IterableDataset):
+    """Endless stream of ``(degraded, clean)`` tensors ``3 x P x P`` in [0, 1].
+
+    Args:
+        images: clean ``uint8 H x W x 3`` images.
+        degradation: a degradation name.
+        patch: patch side P (multiple of 16).
+        clean_fraction: share of pairs left undegraded.
+        seed: base seed; each data-loader worker derives its own stream from it.
+    """
+
+    def __init__(self, images: list[np.ndarray], degradation: str, patch: int = 128,
+                 clean_fraction: float = 0.1, severity_range: tuple[float, float] = (0.1, 1.0), seed: int = 0) -> None:
+        super().__init__()
+        self.images = images
+        self.model = get_degradation(degradation)
+        self.patch = patch
+        self.clean_fraction = clean_fraction
+        self.severity_range = severity_range
+        self.seed = seed
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        worker = info.id if info is not None else 0
+        rng = np.random.default_rng([self.seed, worker])
+        while True:
+            yield self.pair(rng)
+
+    def pair(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        size = self.patch + 2 * MARGIN
+        image = self.images[int(rng.integers(len(self.images)))]
+        height, width = image.shape[:2]
+        if height < size or width < size:
+            pad_h, pad_w = max(0, size - height), max(0, size - width)
+            image = cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT_101)
+            height, width = image.shape[:2]
+        y, x = int(rng.integers(0, height - size + 1)), int(rng.integers(0, width - size + 1))
+        crop = image[y:y + size, x:x + size]
+        crop = np.rot90(crop, int(rng.integers(4)))
+        if rng.random() < 0.5:
+            crop = crop[:, ::-1]
+        clean = np.ascontiguousarray(crop).astype(np.float32) / 255.0
+        if rng.random() < self.clean_fraction:
+            degraded = clean
+        else:
+            severity = float(rng.uniform(*self.severity_range))
+            degraded = self.model.apply(clean, self.model.sample(rng, severity))
+        inner = slice(MARGIN, MARGIN + self.patch)
+        to_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a[inner, inner].transpose(2, 0, 1)))
+        return to_tensor(degraded), to_tensor(clean)
+
+
+def worker_init(_: int) -> None:
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)

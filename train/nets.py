@@ -1,0 +1,49 @@
+"""Small fully-convolutional restoration networks (PyTorch, training only).
+
+``RestorationUNet``: a three-level U-Net (Ronneberger et al. 2015) with residual output
+(predicts ``clean - degraded``, as DnCNN does), GELU-free plain ReLU convolutions so that ONNX
+Runtime runs it fast on a CPU. Input and output ``N x 3 x H x W`` in [0, 1], H and W multiples of 4.
+A global-context branch (mean-pooled features broadcast back, as in squeeze-and-excitation)
+lets the network see image-wide quantities such as airlight or exposure.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def _block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU(inplace=True),
+    )
+
+
+class RestorationUNet(nn.Module):
+    def __init__(self, width: int = 32, depth_blocks: int = 2) -> None:
+        super().__init__()
+        w1, w2, w3 = width, width * 2, width * 4
+        self.enc1 = _block(3, w1)
+        self.enc2 = _block(w1, w2)
+        self.enc3 = nn.Sequential(*[_block(w2 if i == 0 else w3, w3) for i in range(depth_blocks)])
+        self.context = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(w3, w3, 1), nn.ReLU(inplace=True), nn.Conv2d(w3, w3, 1))
+        self.down = nn.MaxPool2d(2)
+        self.up3 = nn.ConvTranspose2d(w3, w2, 2, stride=2)
+        self.dec2 = _block(w2 * 2, w2)
+        self.up2 = nn.ConvTranspose2d(w2, w1, 2, stride=2)
+        self.dec1 = _block(w1 * 2, w1)
+        self.head = nn.Conv2d(w1, 3, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        e1 = self.enc1(x)
+        e2 = self.enc2(self.down(e1))
+        e3 = self.enc3(self.down(e2))
+        e3 = e3 + self.context(e3)
+        d2 = self.dec2(torch.cat([self.up3(e3), e2], dim=1))
+        d1 = self.dec1(torch.cat([self.up2(d2), e1], dim=1))
+        return x + self.head(d1)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
