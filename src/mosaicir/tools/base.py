@@ -1,0 +1,118 @@
+"""The tool contract (after smolagents' Tool and deepinv's Denoiser): one class per tool.
+
+A tool has a ``name``, the degradations it ``targets``, a pydantic ``Params`` model whose fields
+carry their ranges (the space a planner searches; continuous where the method allows), a cost hint
+``seconds_per_megapixel`` measured on a 2-core CPU by ``mosaicir bench tools``, and
+``apply(image, params) -> image``. Learned tools load their weights lazily on first use.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from mosaicir.core.errors import InvalidInputError
+from mosaicir.core.image import check_image
+from mosaicir.core.registry import Registry
+
+
+class ToolParams(BaseModel):
+    """Base of every tool's parameters. A value of 0 for an ``auto``-documented field means
+    "estimate it from the image"."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tool(ABC):
+    """A restoration tool.
+
+    Class attributes:
+        name: registry name (snake case).
+        targets: degradation names it restores.
+        Params: pydantic parameter model; fields declare ``ge``/``le`` ranges.
+        seconds_per_megapixel: measured cost hint on a 2-core CPU.
+        learned: True for networks trained by a recipe in ``train/``.
+        default: False for tools too slow or too specialised to be chosen by default.
+    """
+
+    name: ClassVar[str]
+    targets: ClassVar[tuple[str, ...]]
+    Params: ClassVar[type[ToolParams]]
+    seconds_per_megapixel: ClassVar[float] = 1.0
+    learned: ClassVar[bool] = False
+    default: ClassVar[bool] = True
+
+    def apply(self, image: np.ndarray, params: ToolParams | dict | None = None) -> np.ndarray:
+        """Restore ``image`` (``float32 H x W x 3`` in [0, 1]); returns the same shape, dtype and range."""
+        check_image(image)
+        out = self._apply(image, self.parse_params(params))
+        return np.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
+
+    @abstractmethod
+    def _apply(self, image: np.ndarray, params: Any) -> np.ndarray:
+        """Restore a checked image with parsed parameters."""
+
+    def parse_params(self, params: ToolParams | dict | None) -> ToolParams:
+        if params is None:
+            return self.Params()
+        if isinstance(params, self.Params):
+            return params
+        if isinstance(params, dict):
+            return self.Params.model_validate(params)
+        raise InvalidInputError(f"{self.name}: expected {self.Params.__name__} or dict, got {type(params).__name__}")
+
+    def params_for(self, severity: float) -> ToolParams:
+        """A first guess of the parameters for a degradation of ``severity`` in [0, 1] (planners
+        refine it). By default: the automatic parameters."""
+        return self.Params()
+
+    @classmethod
+    def param_space(cls) -> dict[str, dict[str, Any]]:
+        """``{field: {"default", "ge", "le", "description"}}``: the planner's search space."""
+        space = {}
+        for field_name, info in cls.Params.model_fields.items():
+            entry: dict[str, Any] = {"default": info.default, "description": info.description or ""}
+            for meta in info.metadata:
+                for bound in ("ge", "le", "gt", "lt"):
+                    if hasattr(meta, bound):
+                        entry[bound] = getattr(meta, bound)
+            space[field_name] = entry
+        return space
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "targets": list(self.targets), "learned": self.learned, "default": self.default,
+            "seconds_per_megapixel": self.seconds_per_megapixel, "params": self.param_space(),
+            "doc": (type(self).__doc__ or "").strip().split("\n")[0],
+        }
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, targets={self.targets})"
+
+
+#: Tools by name (instances). Third-party tools register through the entry-point group
+#: ``mosaicir.tools``: each entry point names a Tool subclass or instance.
+TOOL_REGISTRY: Registry[Tool] = Registry("tool", "mosaicir.tools")
+
+
+def register_tool(tool: Tool | type[Tool]) -> Tool:
+    instance = tool() if isinstance(tool, type) else tool
+    TOOL_REGISTRY.register(instance.name, instance)
+    return instance
+
+
+def get_tool(name: str) -> Tool:
+    """The registered tool called ``name`` (raises with a suggestion if unknown)."""
+    entry = TOOL_REGISTRY.get(name)
+    if isinstance(entry, type):  # an entry point may name the class
+        entry = entry()
+    return entry
+
+
+def tools_for(degradation: str, *, include_slow: bool = False) -> list[Tool]:
+    """Registered tools that target ``degradation`` (default tools only unless ``include_slow``)."""
+    tools = [get_tool(name) for name in TOOL_REGISTRY.names()]
+    return [t for t in tools if degradation in t.targets and (include_slow or t.default)]
