@@ -125,3 +125,11 @@ def test_clean_dir_of_any_images(tmp_path, astronaut, coffee):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["skipped"][0]["source"] == "broken.png"
     assert load_image(out / "degraded" / "c.png").image.shape == (90, 300, 3)
+
+
+def test_several_clean_dirs(tmp_path, astronaut, coffee):
+    for folder, image in (("setA", astronaut), ("setB", coffee)):
+        (tmp_path / folder).mkdir()
+        Image.fromarray((image * 255).astype(np.uint8)).save(tmp_path / folder / "img.png")
+    report = generate("clean", tmp_path / "out", clean_dir=[tmp_path / "setA", tmp_path / "setB"], seed=1)
+    assert [i.id for i in report.items] == ["setA_img", "setB_img"]

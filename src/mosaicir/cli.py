@@ -118,7 +118,7 @@ def degrade(
 def bench_generate(
     suite: str = typer.Option(..., "--suite", help="mosaic, mio-a, mio-b, mio-c, single or clean."),
     out: Path = typer.Option(..., "--out", help="Destination folder."),
-    clean_dir: Optional[Path] = typer.Option(None, "--clean-dir", help="Folder of clean images (default: bundled images)."),
+    clean_dir: Optional[list[Path]] = typer.Option(None, "--clean-dir", help="Folder of clean images, repeatable (default: bundled images)."),
     n: Optional[int] = typer.Option(None, "--n", min=1, help="Use the first N clean images by name."),
     seed: int = typer.Option(0, "--seed"),
     max_side: int = typer.Option(512, "--max-side", min=0, help="Resize clean images to this longer side (0: keep)."),
@@ -128,7 +128,7 @@ def bench_generate(
     from mosaicir.degrade.generator import generate
 
     start = time.perf_counter()
-    report = generate(suite, out, clean_dir=clean_dir, n=n, seed=seed, max_side=max_side or None, workers=workers)
+    report = generate(suite, out, clean_dir=clean_dir or None, n=n, seed=seed, max_side=max_side or None, workers=workers)
     typer.echo(f"{suite}: {len(report.items)} items in {out} ({time.perf_counter() - start:.1f} s)")
     if report.skipped:
         typer.echo(f"{len(report.skipped)} source images skipped:", err=True)

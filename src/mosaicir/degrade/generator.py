@@ -26,7 +26,7 @@ import numpy as np
 
 from mosaicir.core.errors import MosaicirError
 from mosaicir.degrade.recipe import ItemRecipe, render
-from mosaicir.degrade.sources import CleanSource, bundled_sources, folder_sources
+from mosaicir.degrade.sources import CleanSource, bundled_sources, folders_sources
 from mosaicir.degrade.suites import get_suite
 from mosaicir.io.arrays import save_npz
 from mosaicir.io.atomic import atomic_write_text
@@ -69,7 +69,7 @@ def generate(
     suite: str,
     out_dir: str | os.PathLike[str],
     *,
-    clean_dir: str | os.PathLike[str] | None = None,
+    clean_dir: str | os.PathLike[str] | list[str | os.PathLike[str]] | None = None,
     n: int | None = None,
     seed: int = 0,
     max_side: int | None = DEFAULT_MAX_SIDE,
@@ -80,14 +80,18 @@ def generate(
     Args:
         suite: ``mosaic``, ``mio-a``, ``mio-b``, ``mio-c``, ``single`` or ``clean``.
         out_dir: destination folder (created; existing files of the same ids are replaced).
-        clean_dir: folder of clean images (recursive); None uses the bundled images.
+        clean_dir: folder (or list of folders) of clean images, searched recursively; None uses
+            the bundled images. With several folders, item names start with the folder's name.
         n: take the first ``n`` clean images by name (all if None).
         seed: seed of every random choice.
         max_side: longer side of the clean images after resizing (None or 0: keep the size).
         workers: processes rendering in parallel (results do not depend on it).
     """
     get_suite(suite)  # fail early on an unknown name
-    sources = folder_sources(clean_dir) if clean_dir is not None else bundled_sources()
+    if clean_dir is None:
+        sources = bundled_sources()
+    else:
+        sources = folders_sources(list(clean_dir) if isinstance(clean_dir, (list, tuple)) else [clean_dir])
     if n is not None:
         sources = sources[: max(0, int(n))]
     out = Path(out_dir)

@@ -54,3 +54,17 @@ def folder_sources(folder: str | os.PathLike[str]) -> list[CleanSource]:
     if not sources:
         raise InvalidInputError(f"{root}: no images found (looked for {', '.join(sorted(SUPPORTED_EXTENSIONS))})")
     return sources
+
+
+def folders_sources(folders: list[str | os.PathLike[str]]) -> list[CleanSource]:
+    """Sources of one or several folders; with several, names start with the folder's name."""
+    if len(folders) == 1:
+        return folder_sources(folders[0])
+    sources = []
+    for folder in folders:
+        prefix = Path(folder).resolve().name
+        sources += [CleanSource(name=f"{prefix}_{s.name}", path=s.path) for s in folder_sources(folder)]
+    names = [s.name for s in sources]
+    if len(set(names)) != len(names):
+        raise InvalidInputError("clean folders give duplicate image names; give folders with distinct names")
+    return sorted(sources, key=lambda s: s.name)

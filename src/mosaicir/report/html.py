@@ -33,7 +33,7 @@ def write_restore_report(
 ) -> Path:
     """Write the report: input and output side by side, the table of steps, and the run config."""
     rows = "\n".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(step.get(col, '')))}</td>" for col in ("kind", "name", "applied", "params", "seconds", "note")) + "</tr>"
+        "<tr>" + "".join(f"<td>{html.escape(str(step.get(col, '')))}</td>" for col in ("kind", "name", "applied", "measured", "params", "seconds")) + "</tr>"
         for step in steps
     )
     config_text = html.escape("\n".join(f"{k}: {v}" for k, v in config.items()))
@@ -45,7 +45,7 @@ table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:4px 8px;f
 <figure><img src="{image_data_uri(before)}" alt="input"><figcaption>input</figcaption></figure>
 <figure><img src="{image_data_uri(after)}" alt="output"><figcaption>output</figcaption></figure>
 <h2>Decisions</h2>
-<table><tr><th>kind</th><th>name</th><th>applied</th><th>parameters</th><th>seconds</th><th>note</th></tr>
+<table><tr><th>kind</th><th>name</th><th>applied</th><th>measured</th><th>parameters</th><th>seconds</th></tr>
 {rows}</table>
 <h2>Run configuration</h2><pre>{config_text}</pre>
 </body></html>

@@ -18,6 +18,8 @@ from mosaicir.degrade.models import luminance
 from mosaicir.tools.base import Tool, ToolParams
 from mosaicir.tools.learned import OnnxRestorer
 
+#: Directional anisotropy below which no motion blur is assumed (sharp photographs read 0.2-0.25).
+MOTION_MIN_CONFIDENCE = 0.3
 #: Bias of the re-blur radius estimate on natural edges, px.
 DEFOCUS_BIAS_PX = 1.2
 _LAPLACIAN = np.array([[0, -1, 0], [-1, 4, -1], [0, -1, 0]], np.float32)
@@ -42,6 +44,8 @@ def wiener_deconvolve(image: np.ndarray, psf: np.ndarray, balance: float) -> np.
     """
     pad = int(max(psf.shape) * 2 + 8)
     padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
+    if padded.ndim == 2:  # OpenCV drops a single channel axis
+        padded = padded[:, :, None]
     shape = padded.shape[:2]
     otf = psf_to_otf(psf, shape)
     reg = psf_to_otf(_LAPLACIAN, shape)
@@ -109,7 +113,7 @@ def estimate_defocus_radius(image: np.ndarray, reblur_sigma: float = 1.0) -> flo
 class WienerMotionParams(ToolParams):
     length: float = Field(0.0, ge=0.0, le=48.0, description="motion length in px; 0 = estimate")
     angle: float = Field(0.0, ge=0.0, le=180.0, description="motion angle in degrees (used when length > 0)")
-    balance: float = Field(0.01, ge=1e-4, le=0.5, description="regularisation weight")
+    balance: float = Field(0.02, ge=1e-4, le=0.5, description="regularisation weight")
 
 
 class WienerMotion(Tool):
@@ -123,7 +127,9 @@ class WienerMotion(Tool):
     def _apply(self, image, params):
         length, angle = params.length, params.angle
         if length <= 0:
-            length, angle, _ = estimate_motion(image)
+            length, angle, confidence = estimate_motion(image, max_length=30)
+            if confidence < MOTION_MIN_CONFIDENCE:
+                return image  # no clear direction: deconvolving with a guessed kernel only rings
         if length < 2:
             return image
         return wiener_deconvolve(image, motion_kernel(length, angle, 0.4 * length), params.balance)
