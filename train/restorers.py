@@ -60,6 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-side", type=int, default=384, help="longer side of the training images")
+    parser.add_argument("--resume", action="store_true", help="start from OUT/<tool>.pt when it exists (fine-tuning)")
     args = parser.parse_args(argv)
     if (args.steps is None) == (args.time_budget is None):
         parser.error("give exactly one of --steps and --time-budget")
@@ -126,7 +127,16 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
         dataset, batch_size=args.batch, num_workers=args.workers, worker_init_fn=worker_init,
         persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers > 0 else None,
     )
-    model = RestorationUNet(width).to(device)
+    model = RestorationUNet(width)
+    checkpoint = out / f"{tool}.pt"
+    resumed_from = None
+    if args.resume and checkpoint.is_file():
+        state = torch.load(checkpoint, map_location="cpu")
+        model.load_state_dict(state["model"])
+        resumed_from = state.get("steps_total", 0)
+    elif args.resume and (out / f"{tool}.onnx").is_file():
+        resumed_from = load_onnx_weights(model, out / f"{tool}.onnx")
+    model = model.to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     use_bf16 = device.type == "cuda"
     log: list[dict] = []
@@ -164,8 +174,11 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
     validation = validate(model, val_images, name, args.seed)
     onnx_path = out / f"{tool}.onnx"
     export_onnx(model, onnx_path)
+    steps_total = step + (resumed_from or 0)
+    torch.save({"model": model.state_dict(), "steps_total": steps_total, "width": width}, checkpoint)
     record = {
         "tool": tool, "degradation": name, "width": width, "parameters": count_parameters(model), "steps": step,
+        "resumed_from_steps": resumed_from, "steps_total": steps_total,
         "batch": args.batch, "patch": args.patch, "lr": args.lr, "seed": args.seed, "seconds": round(seconds, 1),
         "device": torch.cuda.get_device_name(0) if device.type == "cuda" else platform.processor() or "cpu",
         "train_images": len(train_images), "validation": validation, "data": [str(d) for d in args.data],
@@ -196,6 +209,22 @@ def validate(model: torch.nn.Module, images: list[np.ndarray], name: str, seed: 
     return rows
 
 
+def load_onnx_weights(model: torch.nn.Module, path: Path) -> int:
+    """Load the weights of an exported network back into ``model`` (initialisers keep the
+    parameter names); returns the steps recorded in its log, if any."""
+    import onnx
+    from onnx import numpy_helper
+
+    weights = {init.name: numpy_helper.to_array(init) for init in onnx.load(str(path)).graph.initializer}
+    state = model.state_dict()
+    missing = [k for k in state if k not in weights]
+    if missing:
+        raise SystemExit(f"error: {path} does not match the network (missing {missing[:3]})")
+    model.load_state_dict({k: torch.from_numpy(weights[k].copy()) for k in state})
+    log = path.with_suffix(".log.json")
+    return int(json.loads(log.read_text()).get("steps_total") or json.loads(log.read_text())["steps"]) if log.is_file() else 0
+
+
 def export_onnx(model: torch.nn.Module, path: Path) -> None:
     """Export with dynamic height and width (multiples of 4), input/output ``1 x 3 x H x W``."""
     dummy = torch.rand(1, 3, 64, 64)
@@ -217,7 +246,7 @@ the tool pads).
 
 - Data: clean natural images from {', '.join(record['data'])} ({record['train_images']} images for training,
   longer side at most 384 px), degraded on the fly by `mosaicir.degrade` at severities U(0.1, 1), 10% left clean.
-- Training: {record['steps']} steps of batch {record['batch']}, {record['patch']}x{record['patch']} patches, AdamW lr {record['lr']}
+- Training: {record['steps']} steps{' (fine-tuning after ' + str(record['resumed_from_steps']) + ' earlier steps)' if record.get('resumed_from_steps') else ''} of batch {record['batch']}, {record['patch']}x{record['patch']} patches, AdamW lr {record['lr']}
   with warm-up and cosine decay, L1 loss, seed {record['seed']}; {record['seconds']} s on {record['device']}
   (torch {record['torch']}).
 - Recipe: `python -m train.restorers --degradation {record['degradation']} --data DIRS --steps {record['steps']} --batch {record['batch']} --patch {record['patch']} --width {record['width']} --out OUT`.
