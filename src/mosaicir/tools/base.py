@@ -41,7 +41,7 @@ class Tool(ABC):
     name: ClassVar[str]
     targets: ClassVar[tuple[str, ...]]
     Params: ClassVar[type[ToolParams]]
-    seconds_per_megapixel: ClassVar[float] = 1.0
+    seconds_per_megapixel: ClassVar[float] = 1.0  # measured by `mosaicir bench tools` (docs/TOOLS.md)
     learned: ClassVar[bool] = False
     default: ClassVar[bool] = True
 

@@ -44,7 +44,7 @@ class DarkChannelDehaze(Tool):
     name = "dark_channel"
     targets = ("haze",)
     Params = DarkChannelParams
-    seconds_per_megapixel = 0.3
+    seconds_per_megapixel = 0.13
 
     def params_for(self, severity: float) -> DarkChannelParams:
         return DarkChannelParams(omega=float(np.clip(0.75 + 0.25 * severity, 0.3, 1.0)))
@@ -69,4 +69,4 @@ class DehazeNet(OnnxRestorer):
     name = "dehaze_unet"
     targets = ("haze",)
     model_file = "dehaze_unet.onnx"
-    seconds_per_megapixel = 0.9
+    seconds_per_megapixel = 0.35

@@ -35,7 +35,7 @@ class Deblock(Tool):
     name = "deblock"
     targets = ("jpeg",)
     Params = DeblockParams
-    seconds_per_megapixel = 0.2
+    seconds_per_megapixel = 0.05
 
     def _apply(self, image, params):
         strength = params.strength or float(np.clip(blockiness(image) * 40.0, 0.0, 1.0))
@@ -57,4 +57,4 @@ class DejpegNet(OnnxRestorer):
     name = "dejpeg_unet"
     targets = ("jpeg",)
     model_file = "dejpeg_unet.onnx"
-    seconds_per_megapixel = 1.2
+    seconds_per_megapixel = 0.35

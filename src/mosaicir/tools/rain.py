@@ -55,7 +55,7 @@ class RainMorphology(Tool):
     name = "rain_morphology"
     targets = ("rain",)
     Params = RainMorphologyParams
-    seconds_per_megapixel = 0.5
+    seconds_per_megapixel = 0.12
 
     def _apply(self, image, params):
         angle = estimate_rain_angle(image, params.length, params.width)[0] if params.auto_angle else params.angle
@@ -69,4 +69,4 @@ class DerainNet(OnnxRestorer):
     name = "derain_unet"
     targets = ("rain",)
     model_file = "derain_unet.onnx"
-    seconds_per_megapixel = 0.9
+    seconds_per_megapixel = 0.34

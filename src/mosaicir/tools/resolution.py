@@ -24,7 +24,7 @@ class GuidedSharpen(Tool):
     name = "guided_sharpen"
     targets = ("low_resolution",)
     Params = SharpenParams
-    seconds_per_megapixel = 0.2
+    seconds_per_megapixel = 0.08
 
     def params_for(self, severity: float) -> SharpenParams:
         return SharpenParams(amount=0.4 + 0.5 * severity, radius=2 if severity >= 0.4 else 1)
@@ -40,4 +40,4 @@ class SuperResolutionNet(OnnxRestorer):
     name = "sr_unet"
     targets = ("low_resolution",)
     model_file = "sr_unet.onnx"
-    seconds_per_megapixel = 0.9
+    seconds_per_megapixel = 0.35
