@@ -236,6 +236,13 @@ def export_onnx(model: torch.nn.Module, path: Path) -> None:
 
 
 def model_card(record: dict) -> str:
+    base = (f"python -m train.restorers --degradation {record['degradation']} --data {' '.join(record['data'])} "
+            f"--batch {record['batch']} --patch {record['patch']} --width {record['width']} --out OUT")
+    if record.get("resumed_from_steps"):
+        recipe = (f"`{base} --steps {record['resumed_from_steps']}`, then fine-tuning "
+                  f"`{base} --resume --lr {record['lr']} --steps {record['steps']}`")
+    else:
+        recipe = f"`{base} --lr {record['lr']} --steps {record['steps']}`"
     val = "\n".join(f"| {s} | {v['psnr_before']} | {v['psnr_after']} | {v['psnr_after'] - v['psnr_before']:+.2f} |"
                     for s, v in record["validation"].items())
     return f"""# {record['tool']}
@@ -249,7 +256,7 @@ the tool pads).
 - Training: {record['steps']} steps{' (fine-tuning after ' + str(record['resumed_from_steps']) + ' earlier steps)' if record.get('resumed_from_steps') else ''} of batch {record['batch']}, {record['patch']}x{record['patch']} patches, AdamW lr {record['lr']}
   with warm-up and cosine decay, L1 loss, seed {record['seed']}; {record['seconds']} s on {record['device']}
   (torch {record['torch']}).
-- Recipe: `python -m train.restorers --degradation {record['degradation']} --data DIRS --steps {record['steps']} --batch {record['batch']} --patch {record['patch']} --width {record['width']} --out OUT`.
+- Recipe: {recipe}.
 
 Validation on held-out patches of the training folders (mean PSNR, dB):
 
