@@ -18,7 +18,7 @@ import numpy as np
 
 from mosaicir.core.errors import InvalidInputError
 from mosaicir.core.image import psnr, ssim
-from mosaicir.degrade.generator import load_manifest
+from mosaicir.degrade.generator import load_manifest, prepare_clean
 from mosaicir.io import load_image
 from mosaicir.io.atomic import atomic_write_text
 from mosaicir.tools import TOOL_REGISTRY, get_tool
@@ -113,8 +113,7 @@ def bench_denoise(clean_dir: str | os.PathLike[str], out: str | os.PathLike[str]
     names = tools or [t for t in TOOL_REGISTRY.names() if "noise" in get_tool(t).targets]
     results: dict[str, list[float]] = defaultdict(list)
     for index, source in enumerate(sources):
-        clean = load_image(source.path).image
-        clean = (np.round(clean * 255) / 255).astype(np.float32)
+        clean = prepare_clean(load_image(source.path).image, None)
         rng = np.random.default_rng([seed, index])
         noisy = np.clip(clean + rng.standard_normal(clean.shape).astype(np.float32) * np.float32(sigma / 255), 0, 1)
         results["input"].append(psnr(clean, noisy))

@@ -55,11 +55,6 @@ def _check_range(array: np.ndarray, name: str) -> None:
         raise InvalidImageError(f"{name} values must lie in [0, 1], got [{lo:.4g}, {hi:.4g}]")
 
 
-def to_float_image(array: np.ndarray) -> np.ndarray:
-    """Clip to [0, 1] and cast to float32: the last step of every operation that may overshoot."""
-    return np.clip(array, 0.0, 1.0).astype(np.float32, copy=False)
-
-
 def psnr(reference: np.ndarray, estimate: np.ndarray, mask: np.ndarray | None = None) -> float:
     """Peak signal-to-noise ratio in dB of ``estimate`` against ``reference`` (both in [0, 1]).
 

@@ -79,8 +79,7 @@ class Degradation(ABC):
         self, image: np.ndarray, severity: float, rng: np.random.Generator | int | None = None
     ) -> tuple[np.ndarray, DegradationParams]:
         """Sample and apply in one go; returns the degraded image and the parameters used."""
-        if not 0.0 <= severity <= 1.0:
-            raise InvalidInputError(f"{self.name}: severity must lie in [0, 1], got {severity}")
+        severity = check_severity(severity)
         rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         params = self.sample(rng, severity)
         return self.apply(image, params), params

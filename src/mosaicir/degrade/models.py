@@ -317,14 +317,6 @@ def get_degradation(name: str) -> Degradation:
     return DEGRADATION_REGISTRY.get(name)
 
 
-def mean_psnr_drop(image: np.ndarray, name: str, severity: float, seed: int = 0) -> float:
-    """PSNR (dB) of ``image`` degraded by ``name`` at ``severity`` (helper for quick checks)."""
-    from mosaicir.core.image import psnr
-
-    degraded, _ = get_degradation(name)(image, severity, seed)
-    return psnr(image, degraded)
-
-
 __all__ = [
     "DEGRADATION_REGISTRY",
     "DefocusBlur",

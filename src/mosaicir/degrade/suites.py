@@ -15,7 +15,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from mosaicir.core.errors import UnknownNameError
 from mosaicir.core.names import DEGRADATIONS, PHYSICAL_ORDER
 from mosaicir.core.registry import Registry
 from mosaicir.degrade.depth import sample_depth_params
@@ -130,4 +129,4 @@ for _group in MIO_GROUPS:
 SUITE_REGISTRY.register("single", single_recipes)
 SUITE_REGISTRY.register("clean", clean_recipes)
 
-__all__ = ["MIO_GROUPS", "SINGLE_SEVERITIES", "SUITE_REGISTRY", "UnknownNameError", "get_suite"]
+__all__ = ["MIO_GROUPS", "SINGLE_SEVERITIES", "SUITE_REGISTRY", "get_suite"]

@@ -16,7 +16,7 @@ import threading
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -405,7 +405,3 @@ def iter_image_files(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Path]
         else:
             yield path
 
-
-def with_meta(meta: ImageMeta, **changes: object) -> ImageMeta:
-    """A copy of ``meta`` with some fields changed."""
-    return replace(meta, **changes)
