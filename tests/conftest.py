@@ -29,3 +29,9 @@ def coffee() -> np.ndarray:
 @pytest.fixture(scope="session")
 def bundled_pair(astronaut, coffee) -> list[np.ndarray]:
     return [astronaut, coffee]
+
+
+@pytest.fixture(autouse=True)
+def private_memory(tmp_path_factory, monkeypatch):
+    """Keep the plan memory of every test (and of the commands it runs) out of the user's folder."""
+    monkeypatch.setenv("MOSAICIR_HOME", str(tmp_path_factory.mktemp("mosaicir-home")))

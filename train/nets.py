@@ -47,3 +47,38 @@ class RestorationUNet(nn.Module):
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+class DegradationMapNet(nn.Module):
+    """Fully-convolutional perception network: ``N x 3 x H x W`` RGB in [0, 1] (H, W multiples
+    of 8) -> ``N x D x H/8 x W/8`` severity per 8 x 8 cell in [0, 1], one channel per degradation.
+
+    A full-resolution stem keeps the finest cues (noise grain, 8 x 8 JPEG block edges: the
+    stride-2 stages stay in phase with the JPEG grid), three stride-2 stages reach the cell grid,
+    dilated convolutions there widen the view to about 150 px, and a global-context branch
+    brings in image-wide quantities (exposure, airlight). Batch normalisation after every
+    convolution (folded into the convolutions on export).
+    """
+
+    def __init__(self, outputs: int = 8, width: int = 16) -> None:
+        super().__init__()
+        w1, w2, w3, w4 = width, width * 3 // 2, width * 2, width * 4
+
+        def conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=dilation, dilation=dilation, bias=False),
+                                 nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+        self.stem = conv(3, w1)
+        self.down = nn.Sequential(conv(w1, w2, 2), conv(w2, w2), conv(w2, w3, 2), conv(w3, w3), conv(w3, w4, 2))
+        self.context_local = nn.Sequential(conv(w4, w4), conv(w4, w4, dilation=2), conv(w4, w4, dilation=4))
+        self.context_global = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(w4, w4, 1), nn.ReLU(inplace=True), nn.Conv2d(w4, w4, 1))
+        self.head = nn.Sequential(nn.Conv2d(w4 * 2, w4, 1), nn.ReLU(inplace=True), nn.Conv2d(w4, outputs, 1))
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.down(self.stem(x - 0.5))
+        local = self.context_local(features)
+        joined = torch.cat([features, local + self.context_global(local)], dim=1)
+        return self.head(joined)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.logits(x))

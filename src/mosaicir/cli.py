@@ -43,19 +43,37 @@ def version() -> None:
 def restore(
     inputs: list[Path] = typer.Argument(None, help="Image files or folders."),
     out_dir: Path = typer.Option(..., "-o", "--out-dir", help="Folder for the results."),
+    strategy: str = typer.Option("spatial", "--strategy", help="spatial (default), global or none."),
+    planner: str = typer.Option("prior", "--planner", help="prior, greedy, search or llm."),
+    perception: str = typer.Option("auto", "--perception", help="auto, learned or classical."),
     sample: bool = typer.Option(False, "--sample", help="Restore the bundled sample image."),
     report: bool = typer.Option(False, "--report", help="Write an HTML report per image."),
     trajectory: bool = typer.Option(False, "--trajectory", help="Write the decisions as JSONL per image."),
     seed: int = typer.Option(0, "--seed", help="Seed of every random choice."),
+    no_memory: bool = typer.Option(False, "--no-memory", help="Neither use nor grow the memory of plans."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Region experts running at once."),
+    llm_url: Optional[str] = typer.Option(None, "--llm-url", help="OpenAI-compatible endpoint for --planner llm (or MOSAICIR_LLM_URL)."),
+    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Model name for --planner llm (or MOSAICIR_LLM_MODEL)."),
     max_pixels: int = typer.Option(100_000_000, "--max-pixels", help="Refuse larger images."),
     strip_metadata: bool = typer.Option(False, "--strip-metadata", help="Do not copy ICC/EXIF to the output."),
 ) -> None:
-    """Restore images; results are written as OUT_DIR/<name>.png (metadata kept)."""
+    """Restore images; results are written as OUT_DIR/<name>.png (metadata kept) with the run's
+    configuration (<name>.run.json), and on request its trajectory and an HTML report."""
+    from pydantic import ValidationError
+
+    from mosaicir.agents import Coordinator, RestoreConfig
     from mosaicir.io import iter_image_files, load_image, save_image
     from mosaicir.io.atomic import atomic_write_text
     from mosaicir.report import write_restore_report
-    from mosaicir.restore import restore_image
+    from mosaicir.report.overlay import maps_overlay
 
+    try:
+        config = RestoreConfig(strategy=strategy, planner=planner, perception=perception, seed=seed, memory=not no_memory,
+                               workers=workers, llm_url=llm_url, llm_model=llm_model)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise InvalidInputError(f"--{'-'.join(str(p) for p in error['loc'])}: {error['msg']}") from None
+    coordinator = Coordinator(config)
     paths = list(iter_image_files(inputs or []))
     if sample:
         paths.insert(0, Path(str(files("mosaicir") / "data" / SAMPLE_IMAGE)))
@@ -65,32 +83,48 @@ def restore(
     for path in paths:
         try:
             loaded = load_image(path, max_pixels=max_pixels)
-            start = time.perf_counter()
-            result, steps = restore_image(loaded.image)
-            seconds = time.perf_counter() - start
+            result = coordinator.run(loaded.image, jpeg_quantization=loaded.meta.jpeg_quantization)
             out_path = out_dir / f"{path.stem}.png"
-            save_image(out_path, result, alpha=loaded.alpha, meta=loaded.meta,
+            save_image(out_path, result.image, alpha=loaded.alpha, meta=loaded.meta,
                        strip_icc=strip_metadata, strip_exif=strip_metadata)
-            config = {"mosaicir": __version__, "input": str(path), "output": str(out_path), "strategy": "classical-global",
-                      "seed": seed, "max_pixels": max_pixels, "seconds": round(seconds, 3)}
-            atomic_write_text(out_dir / f"{path.stem}.run.json", json.dumps(config, indent=1) + "\n")
-            step_dicts = [s.model_dump(mode="json") for s in steps]
+            run_config = {"mosaicir": __version__, "input": str(path), "output": str(out_path),
+                          "seconds": result.trajectory.header.seconds, "tool_calls": result.tool_calls,
+                          "max_pixels": max_pixels} | config.model_dump(mode="json")
+            atomic_write_text(out_dir / f"{path.stem}.run.json", json.dumps(run_config, indent=1) + "\n")
             if trajectory:
-                atomic_write_text(out_dir / f"{path.stem}.trajectory.jsonl",
-                                  "".join(json.dumps(s) + "\n" for s in step_dicts))
+                result.trajectory.save(out_dir / f"{path.stem}.trajectory.jsonl")
             if report:
                 write_restore_report(out_dir / f"{path.stem}.report.html", title=f"mosaicir: {path.name}",
-                                     before=loaded.image, after=result, steps=step_dicts, config=config)
-            applied = ", ".join(s.name for s in steps if s.applied) or "nothing needed"
-            typer.echo(f"{path} -> {out_path} ({applied}; {seconds:.2f} s)")
+                                     before=loaded.image, after=result.image, steps=result.trajectory.as_rows(),
+                                     config=run_config, overlay=maps_overlay(loaded.image, result.maps) if result.maps else None)
+            accepted = [s.tool for s in result.trajectory.steps if s.kind == "decision" and s.decision == "accept"]
+            done = ", ".join(dict.fromkeys(accepted)) or "nothing needed"
+            typer.echo(f"{path} -> {out_path} ({done}; {result.trajectory.header.seconds:.2f} s)")
         except MosaicirError as exc:
             failures.append((path, str(exc)))
-            _echo_error(str(exc))
+            _echo_error(f"{path}: {exc}" if str(path) not in str(exc) else str(exc))
     if failures:
         typer.echo(f"{len(failures)} of {len(paths)} images failed:", err=True)
         for path, message in failures:
             typer.echo(f"  {path}: {message}", err=True)
         raise typer.Exit(1)
+
+
+@app.command()
+def replay(
+    trajectory_path: Path = typer.Argument(..., help="A trajectory written by restore --trajectory."),
+    input_path: Path = typer.Argument(..., help="The input image of that run."),
+    out: Path = typer.Option(..., "-o", "--out", help="Where to write the reproduced output."),
+) -> None:
+    """Re-run a recorded plan and check that it reproduces the recorded output."""
+    from mosaicir.io import load_image, save_image
+    from mosaicir.trajectory import Trajectory, replay as replay_trajectory
+
+    recorded = Trajectory.load(trajectory_path)
+    loaded = load_image(input_path)
+    image = replay_trajectory(recorded, loaded.image)
+    save_image(out, image, alpha=loaded.alpha, meta=loaded.meta)
+    typer.echo(f"{out}: reproduces {recorded.header.output}")
 
 
 @app.command()
@@ -112,6 +146,67 @@ def degrade(
     degraded, params = model(loaded.image, severity, np.random.default_rng(seed))
     save_image(out, degraded, alpha=loaded.alpha, meta=loaded.meta)
     typer.echo(json.dumps({"degradation": degradation, "params": params.model_dump(mode="json")}))
+
+
+@app.command()
+def analyze(
+    inputs: list[Path] = typer.Argument(..., help="Image files or folders."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON (one object per image)."),
+    overlay: Optional[Path] = typer.Option(None, "--overlay", help="Write a picture of the maps (one image: this file; several: a folder)."),
+    method: str = typer.Option("auto", "--method", help="auto, learned or classical."),
+    max_pixels: int = typer.Option(100_000_000, "--max-pixels", help="Refuse larger images."),
+) -> None:
+    """Say which degradations are where in an image, and how strong."""
+    from mosaicir.io import iter_image_files, load_image, save_image
+    from mosaicir.perception import METHODS, perceive
+    from mosaicir.report.overlay import maps_overlay
+
+    if method not in METHODS:
+        raise InvalidInputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    paths = list(iter_image_files(inputs))
+    if not paths:
+        raise InvalidInputError("no input images")
+    failures: list[tuple[Path, str]] = []
+    for path in paths:
+        try:
+            loaded = load_image(path, max_pixels=max_pixels)
+            maps = perceive(loaded.image, method=method, jpeg_quantization=loaded.meta.jpeg_quantization)
+            summary = maps.summary()
+            if as_json:
+                typer.echo(json.dumps({"input": str(path)} | summary.model_dump(mode="json")))
+            else:
+                typer.echo(_summary_text(path, summary))
+            if overlay is not None:
+                target = overlay if len(paths) == 1 and overlay.suffix else overlay / f"{path.stem}.overlay.png"
+                save_image(target, maps_overlay(loaded.image, maps))
+        except MosaicirError as exc:
+            failures.append((path, str(exc)))
+            _echo_error(str(exc))
+    if failures:
+        typer.echo(f"{len(failures)} of {len(paths)} images failed:", err=True)
+        for path, message in failures:
+            typer.echo(f"  {path}: {message}", err=True)
+        raise typer.Exit(1)
+
+
+def _summary_text(path: Path, summary) -> str:
+    lines = [f"{path}: {summary.size[1]}x{summary.size[0]}, perceived in {summary.seconds:.2f} s ({summary.method})"]
+    if not summary.present:
+        lines.append("  no degradation found")
+    for name in summary.present:
+        report = summary.degradations[name]
+        lines.append(f"  {name:<15} {100 * report.area:5.1f}% of the image, severity mean {report.mean_severity:.2f}, "
+                     f"max {report.max_severity:.2f}")
+    shown = {"noise": ("noise_sigma", "noise sigma {:.1f}/255"), "jpeg": ("jpeg_quality", "JPEG quality ~{:.0f}"),
+             "motion_blur": ("motion_length", "motion {:.0f} px"), "defocus_blur": ("defocus_radius", "defocus radius {:.1f} px"),
+             "haze": ("airlight", "airlight {:.2f}")}
+    details = [fmt.format(summary.estimates[key]) for name, (key, fmt) in shown.items()
+               if name in summary.present and key in summary.estimates]
+    if "motion_blur" in summary.present and "motion_angle" in summary.estimates:
+        details = [d + f" at {summary.estimates['motion_angle']:.0f} deg" if d.startswith("motion") else d for d in details]
+    if details:
+        lines.append("  estimates: " + ", ".join(details))
+    return "\n".join(lines)
 
 
 @bench_app.command("generate")
@@ -203,6 +298,47 @@ def bench_denoise_command(
     document = bench_denoise(clean_dir, out, sigma=sigma, tools=tools.split(",") if tools else None, seed=seed, command=command)
     for name, value in document["psnr"].items():
         typer.echo(f"{name:15s} {value:.2f} dB")
+
+
+@bench_app.command("perception")
+def bench_perception_command(
+    data: Path = typer.Argument(..., help="A generated benchmark folder."),
+    out: Path = typer.Option(..., "--out", help="Results folder (perception.json, perception.md)."),
+    method: str = typer.Option("auto", "--method", help="auto, learned or classical."),
+) -> None:
+    """Score perception maps against the labels of a generated folder."""
+    from mosaicir.bench.perception import bench_perception
+    from mosaicir.perception import METHODS
+
+    if method not in METHODS:
+        raise InvalidInputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    command = "mosaicir bench perception " + " ".join(sys.argv[3:]) if len(sys.argv) > 3 else ""
+    result = bench_perception(data, out, method=method, command=command)
+    macro = f"{result['macro_f1']:.3f}" if result["macro_f1"] is not None else "-"
+    typer.echo(f"{result['items']} images: macro F1 {macro}, severity MAE {result['severity_mae']}, "
+               f"false alarms {result['false_alarm_rate']:.3f}, summary recall {result['summary_recall']:.2f}, "
+               f"{result['seconds_per_megapixel']:.3f} s/MP -> {out / 'perception.json'}")
+
+
+@bench_app.command("run")
+def bench_run_command(
+    data: Path = typer.Argument(..., help="A generated benchmark folder."),
+    out: Path = typer.Option(..., "--out", help="Results folder."),
+    strategies: str = typer.Option("none,global,spatial,oracle", "--strategies", help="Comma list of none, global, spatial, oracle."),
+    planner: str = typer.Option("prior", "--planner", help="Planner of the global and spatial strategies."),
+    n: Optional[int] = typer.Option(None, "--n", min=1, help="Only the first N items."),
+    memory: bool = typer.Option(False, "--memory", help="Use the memory of plans (off by default: runs stay reproducible)."),
+) -> None:
+    """Run strategies side by side: RES/<strategy>/<id>.png, RES/results.json, RES/report.html."""
+    from mosaicir.agents import RestoreConfig
+    from mosaicir.bench.run import bench_run, markdown_table
+
+    names = [s.strip() for s in strategies.split(",") if s.strip()]
+    command = "mosaicir bench run " + " ".join(sys.argv[3:])
+    config = RestoreConfig(planner=planner, memory=memory)
+    document = bench_run(data, out, strategies=names, config=config, n=n, command=command,
+                         log=lambda line: typer.echo(line, err=True))
+    typer.echo(markdown_table(document))
 
 
 def main() -> None:

@@ -13,35 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 from mosaicir.core.names import DEGRADATION_COLOURS, PHYSICAL_ORDER
 from mosaicir.degrade.generator import load_labels, load_manifest
 from mosaicir.io.images import load_image, save_image
-
-
-def label_overlay(base: np.ndarray, labels: dict[str, np.ndarray], strength: float = 0.75) -> np.ndarray:
-    """Colour the labels over a grey version of ``base``.
-
-    Args:
-        base: ``float32 H x W x 3`` in [0, 1].
-        labels: ``{degradation: float32 H x W severity in [0, 1]}``.
-
-    Returns:
-        ``float32 H x W x 3``: each pixel tinted by the mean colour of its degradations, the tint
-        opacity following the strongest severity.
-    """
-    grey = np.repeat(base.mean(axis=2, keepdims=True), 3, axis=2) * 0.6 + 0.2
-    colour = np.zeros_like(base)
-    weight = np.zeros(base.shape[:2], np.float32)
-    for name, severity in labels.items():
-        colour += severity[:, :, None] * np.asarray(DEGRADATION_COLOURS[name], np.float32)
-        weight += severity
-    mean_colour = colour / np.maximum(weight, 1e-6)[:, :, None]
-    alpha = strength * np.clip(max_labels(labels, base.shape[:2]) * 1.5, 0, 1)[:, :, None]
-    return np.clip(grey * (1 - alpha) + mean_colour * alpha, 0, 1).astype(np.float32)
-
-
-def max_labels(labels: dict[str, np.ndarray], shape: tuple[int, int]) -> np.ndarray:
-    out = np.zeros(shape, np.float32)
-    for severity in labels.values():
-        out = np.maximum(out, severity)
-    return out
+from mosaicir.report.overlay import label_overlay
 
 
 def _thumb(image: np.ndarray, height: int) -> np.ndarray:

@@ -1,0 +1,227 @@
+"""The coordinator: perception, the split between global and regional work, region experts in
+parallel, fusion and the final check; every decision goes into the trajectory.
+
+Strategies (names used by the CLI and the benchmark):
+
+* ``none``: the input unchanged.
+* ``global``: the same agents and tools with one region, the whole image, holding every
+  degradation the perception summary finds (the AgenticIR / MAIR / Q-Agent paradigm).
+* ``spatial`` (default): JPEG and sensor noise that cover most of the frame are restored on the
+  whole image first; the rest is split into regions of like degradation, each restored on its
+  crop by its own expert, and the results are blended with feathered masks.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from mosaicir import __version__
+from mosaicir.agents.expert import ExpertResult, RegionExpert
+from mosaicir.agents.memory import Memory
+from mosaicir.agents.messages import RegionTask, restoration_sorted
+from mosaicir.agents.planners import PLANNER_REGISTRY, Planner, make_planner
+from mosaicir.agents.quality import QualityAgent
+from mosaicir.core.errors import InvalidInputError
+from mosaicir.core.image import check_image
+from mosaicir.fusion import RegionResult, fuse
+from mosaicir.perception import DegradationMaps, perceive
+from mosaicir.quality import artifact_penalty, artifacts, quality_score
+from mosaicir.regions import Region, decompose
+from mosaicir.trajectory import (
+    FinalCheckStep, FusionStep, PerceptionStep, RegionInfo, RegionsStep, Trajectory, TrajectoryHeader, image_hash,
+)
+
+STRATEGIES: tuple[str, ...] = ("none", "global", "spatial")
+#: Degradations the coordinator restores on the whole frame when they cover most of it.
+GLOBAL_CANDIDATES: tuple[str, ...] = ("jpeg", "noise")
+
+
+class RestoreConfig(BaseModel):
+    """Everything that decides a run (saved with every result)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    strategy: Literal["none", "global", "spatial"] = "spatial"
+    planner: str = "prior"
+    perception: Literal["auto", "learned", "classical"] = "auto"
+    seed: int = 0
+    memory: bool = True
+    memory_path: str | None = None
+    workers: int = Field(2, ge=1, le=64)
+    margin: int = Field(32, ge=0, le=256, description="pixels around a region's box given to its expert")
+    budget: int = Field(12, ge=1, le=200, description="most tool calls per region")
+    global_area: float = Field(0.6, ge=0.0, le=1.0, description="share of the frame above which JPEG/noise are restored globally")
+    min_gain: float = Field(0.02, ge=0.0, description="least quality-score gain for a step to be kept")
+    llm_url: str | None = None
+    llm_model: str | None = None
+
+
+@dataclass
+class RestoreResult:
+    image: np.ndarray
+    trajectory: Trajectory
+    maps: DegradationMaps | None = None
+
+    @property
+    def tool_calls(self) -> int:
+        return self.trajectory.tool_calls()
+
+
+def perception_step(maps: DegradationMaps, image: np.ndarray, region: int | None = None) -> PerceptionStep:
+    summary = maps.summary()
+    return PerceptionStep(region=region, image=image_hash(image), method=maps.method, present=summary.present,
+                          severity={n: summary.degradations[n].mean_severity for n in summary.present},
+                          estimates=summary.estimates, seconds=round(maps.seconds, 4))
+
+
+class Coordinator:
+    """Runs one restoration (see the module docstring)."""
+
+    def __init__(self, config: RestoreConfig | None = None, planner: Planner | None = None,
+                 memory: Memory | None = None) -> None:
+        self.config = config or RestoreConfig()
+        if self.config.planner not in PLANNER_REGISTRY and planner is None:
+            PLANNER_REGISTRY.get(self.config.planner)  # raises with a suggestion
+        self._planner = planner
+        self.quality = QualityAgent(self.config.perception, self.config.min_gain)
+        if memory is not None:
+            self.memory = memory
+        elif self.config.memory:
+            self.memory = Memory(self.config.memory_path)
+        else:
+            self.memory = None
+
+    def planner(self) -> Planner:
+        if self._planner is not None:
+            return self._planner
+        if self.config.planner == "llm":
+            return make_planner("llm", url=self.config.llm_url, model=self.config.llm_model)
+        return make_planner(self.config.planner)
+
+    def expert(self) -> RegionExpert:
+        return RegionExpert(self.planner(), self.quality, self.memory, self.config.budget)
+
+    def run(self, image: np.ndarray, *, jpeg_quantization: dict | None = None,
+            regions: list[Region] | None = None) -> RestoreResult:
+        """Restore ``image`` (``float32 H x W x 3`` in [0, 1]). ``regions`` overrides the
+        decomposition (e.g. user masks)."""
+        image = check_image(image)
+        start = time.perf_counter()
+        config = self.config
+        trajectory = Trajectory(header=TrajectoryHeader(
+            mosaicir=__version__, input=image_hash(image), shape=image.shape[:2], config=config.model_dump(mode="json")))
+        maps = perceive(image, method=config.perception, jpeg_quantization=jpeg_quantization)
+        trajectory.add(perception_step(maps, image))
+        current = image
+        if config.strategy == "none":
+            return self._finish(trajectory, image, image, maps, start)
+        global_signature: dict[str, float] = {}
+        if config.strategy == "spatial":
+            summary = maps.summary()
+            for name in GLOBAL_CANDIDATES:
+                report = summary.degradations[name]
+                if report.present and report.area >= config.global_area:
+                    global_signature[name] = report.mean_severity
+        if global_signature:
+            task = RegionTask(region=None, box=(0, 0) + image.shape[:2], signature=global_signature)
+            outcome = self.expert().run(task, image, None, report=_report(maps))
+            for step in outcome.steps:
+                trajectory.add(step)
+            if outcome.chain:
+                current = outcome.image
+                maps = perceive(current, method=config.perception)
+                trajectory.add(perception_step(maps, current))
+        if regions is None:
+            regions = decompose(maps, exclude=tuple(global_signature), whole_image=config.strategy == "global")
+        untouched = 1.0 - float(np.clip(sum((r.mask for r in regions), np.zeros(image.shape[:2], np.float32)), 0, 1).mean()) if regions else 1.0
+        trajectory.add(RegionsStep(
+            global_degradations=global_signature, untouched_area=round(untouched, 4),
+            regions=[RegionInfo(id=r.id, bbox=r.bbox, area=round(r.area, 4), signature=r.signature) for r in regions]))
+        if not regions:
+            return self._finish(trajectory, image, current, maps, start)
+        base = current
+        tasks = []
+        for region in regions:
+            box = region.crop_box(config.margin, image.shape[:2])
+            tasks.append((region, box, RegionTask(region=region.id, box=box, signature=region.signature)))
+
+        def work(item) -> ExpertResult:
+            region, (top, left, bottom, right), task = item
+            crop = base[top:bottom, left:right]
+            weight = region.mask[top:bottom, left:right]
+            return self.expert().run(task, crop, weight, report=_report(maps))
+
+        if config.workers > 1 and len(tasks) > 1:
+            with ThreadPoolExecutor(max_workers=config.workers) as pool:
+                outcomes = list(pool.map(work, tasks))
+        else:
+            outcomes = [work(t) for t in tasks]
+        results = []
+        for (region, box, _), outcome in zip(tasks, outcomes):
+            for step in outcome.steps:
+                trajectory.add(step)
+            if outcome.chain:
+                top, left, bottom, right = box
+                results.append(RegionResult(region.id, box, outcome.image, region.mask[top:bottom, left:right]))
+        fuse_start = time.perf_counter()
+        fused = fuse(base, results)
+        trajectory.add(FusionStep(method="feathered-mask", regions=[r.region for r in results], output=image_hash(fused),
+                                  seconds=round(time.perf_counter() - fuse_start, 4)))
+        final = self._final_check(trajectory, base, fused, regions, results)
+        return self._finish(trajectory, image, final, maps, start)
+
+    def _final_check(self, trajectory: Trajectory, base: np.ndarray, fused: np.ndarray, regions: list[Region],
+                     results: list[RegionResult]) -> np.ndarray:
+        """Put back, region by region, any restoration the quality agent scores below its input."""
+        if not results:
+            return fused
+        start = time.perf_counter()
+        before = perceive(base, method=self.config.perception, estimates=False)
+        after = perceive(fused, method=self.config.perception, estimates=False)
+        by_id = {r.id: r for r in regions}
+        kept, reverted = [], []
+        for result in results:
+            mask = by_id[result.region].mask
+            remaining_before = {n: float((before.upsample(n) * mask).sum() / max(mask.sum(), 1e-6)) for n in before.names}
+            remaining_after = {n: float((after.upsample(n) * mask).sum() / max(mask.sum(), 1e-6)) for n in after.names}
+            top, left, bottom, right = result.box
+            measures = artifacts(base[top:bottom, left:right], fused[top:bottom, left:right], result.mask)
+            penalty = artifact_penalty(measures, list(by_id[result.region].signature))
+            if quality_score(remaining_after, penalty) < quality_score(remaining_before):
+                reverted.append(result.region)
+            else:
+                kept.append(result.region)
+        final = fuse(base, [r for r in results if r.region in kept]) if reverted else fused
+        trajectory.add(FinalCheckStep(kept=kept, reverted=reverted, output=image_hash(final),
+                                      seconds=round(time.perf_counter() - start, 4)))
+        return final
+
+    def _finish(self, trajectory: Trajectory, image: np.ndarray, result: np.ndarray, maps, start: float) -> RestoreResult:
+        trajectory.header.output = image_hash(result)
+        trajectory.header.seconds = round(time.perf_counter() - start, 4)
+        return RestoreResult(image=result, trajectory=trajectory, maps=maps)
+
+
+def _report(maps: DegradationMaps) -> str:
+    summary = maps.summary()
+    if not summary.present:
+        return "no degradation found"
+    parts = [f"{n}: {100 * summary.degradations[n].area:.0f}% of the image, severity {summary.degradations[n].mean_severity:.2f}"
+             for n in restoration_sorted(summary.present)]
+    return "; ".join(parts)
+
+
+def restore(image: np.ndarray, config: RestoreConfig | None = None, **kwargs) -> RestoreResult:
+    """Restore an image with the agents (see :class:`RestoreConfig`)."""
+    if config is None:
+        try:
+            config = RestoreConfig(**kwargs)
+        except ValueError as exc:
+            raise InvalidInputError(f"invalid restore options: {str(exc).splitlines()[0]}") from None
+    return Coordinator(config).run(image)

@@ -1,0 +1,136 @@
+"""The region expert: plans and runs a tool chain on its region's crop, step by step, each step
+judged by the quality agent (accepted, replaced by an alternative, or rolled back)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mosaicir.agents.memory import Memory
+from mosaicir.agents.messages import Candidate, QualityVerdict, RegionTask, restoration_sorted
+from mosaicir.agents.planners import Planner, PlanState
+from mosaicir.agents.quality import QualityAgent
+from mosaicir.trajectory import DecisionStep, PlanStep, QualityStep, ToolCallStep, image_hash
+from mosaicir.tools import get_tool
+
+
+@dataclass
+class ExpertResult:
+    image: np.ndarray  # restored crop
+    steps: list = field(default_factory=list)
+    chain: list[Candidate] = field(default_factory=list)  # accepted steps, in order
+    score_before: float = 0.0
+    score_after: float = 0.0
+    tool_calls: int = 0
+
+
+class RegionExpert:
+    """Restores one region.
+
+    Args:
+        planner: proposes candidates.
+        quality: judges each step.
+        memory: remembered plans (None: no memory).
+        budget: most tool calls for the region.
+    """
+
+    def __init__(self, planner: Planner, quality: QualityAgent, memory: Memory | None = None, budget: int = 12) -> None:
+        self.planner = planner
+        self.quality = quality
+        self.memory = memory
+        self.budget = budget
+
+    def run(self, task: RegionTask, crop: np.ndarray, weight: np.ndarray | None, report: str = "") -> ExpertResult:
+        region = task.region
+        signature = {k: task.signature[k] for k in restoration_sorted(task.signature)}
+        remembered = self.memory.lookup(signature) if self.memory is not None else []
+        state = PlanState(signature=signature, remaining=list(signature), budget_left=self.budget, remembered=remembered)
+        note = self.planner.start(signature, report)
+        if remembered:
+            note = (note + "; " if note else "") + "memory: " + ", ".join(c.tool for c in remembered)
+        result = ExpertResult(image=crop)
+        result.steps.append(PlanStep(region=region, planner=self.planner.name, degradations=list(signature),
+                                     chain=[(c.tool, c.params) for c in remembered], note=note))
+        start = time.perf_counter()
+        score, _ = self.quality.score(crop, weight)
+        result.score_before = result.score_after = score
+        current = crop
+        while state.remaining and state.budget_left > 0:
+            candidates = self.planner.propose(state)
+            if not candidates:
+                break
+            head = candidates[0].degradation
+            tried: list[tuple[Candidate, np.ndarray, QualityVerdict, int]] = []
+            accepted = None
+            for candidate in candidates:
+                if state.budget_left <= 0:
+                    break
+                out, verdict, call = self._try(candidate, current, weight, score, result)
+                state.budget_left -= 1
+                if verdict is None:
+                    state.reject(candidate)
+                    continue
+                tried.append((candidate, out, verdict, call))
+                if self.planner.mode == "first":
+                    if verdict.decision == "accept":
+                        accepted = (candidate, out, verdict, call)
+                        break
+                    state.reject(candidate)
+                    result.steps.append(DecisionStep(region=region, call=call, tool=candidate.tool, decision="rollback",
+                                                     reason=verdict.reason))
+            if self.planner.mode == "best" and tried:
+                best = max(tried, key=lambda t: t[2].score_after)
+                for candidate, _, verdict, call in tried:
+                    if candidate is not best[0] or verdict.decision != "accept":
+                        state.reject(candidate)
+                        result.steps.append(DecisionStep(region=region, call=call, tool=candidate.tool, decision="rollback",
+                                                         reason=verdict.reason if verdict.decision != "accept" else "another candidate scored better"))
+                if best[2].decision == "accept":
+                    accepted = best
+            if accepted is None:
+                result.steps.append(DecisionStep(region=region, tool="-", decision="skip",
+                                                 reason=f"no candidate improved {head}"))
+                self.planner.give_up(state, head)
+                continue
+            candidate, current, verdict, call = accepted
+            score = verdict.score_after
+            result.chain.append(candidate)
+            state.remaining.remove(candidate.degradation)
+            result.steps.append(DecisionStep(region=region, call=call, tool=candidate.tool, decision="accept",
+                                             reason=verdict.reason))
+        result.image = current
+        result.score_after = score
+        if self.memory is not None and result.chain:
+            self.memory.record(signature, result.chain, result.score_after - result.score_before)
+        result.steps[0].seconds = round(time.perf_counter() - start, 4)
+        return result
+
+    def _try(self, candidate: Candidate, current: np.ndarray, weight: np.ndarray | None, score: float,
+             result: ExpertResult) -> tuple[np.ndarray, QualityVerdict | None, int]:
+        call = result.tool_calls
+        result.tool_calls += 1
+        tool = get_tool(candidate.tool)
+        start = time.perf_counter()
+        error = None
+        try:
+            out = tool.apply(current, candidate.params)
+        except Exception as exc:  # a tool may fail on an odd crop; the expert moves on
+            out, error = current, f"{type(exc).__name__}: {exc}"
+        seconds = time.perf_counter() - start
+        result.steps.append(ToolCallStep(
+            region=result.steps[0].region, call=call, tool=candidate.tool, degradation=candidate.degradation,
+            params=json.loads(json.dumps(candidate.params)), input=image_hash(current), output=image_hash(out),
+            error=error, seconds=round(seconds, 4)))
+        if error is not None:
+            return current, None, call
+        start = time.perf_counter()
+        verdict = self.quality.judge(current, out, weight, [candidate.degradation], score_before=score)
+        result.steps.append(QualityStep(
+            region=result.steps[0].region, call=call, tool=candidate.tool, score_before=verdict.score_before,
+            score_after=verdict.score_after, remaining=verdict.remaining, naturalness=verdict.naturalness,
+            artifacts=verdict.artifacts,
+            seconds=round(time.perf_counter() - start, 4)))
+        return out, verdict, call

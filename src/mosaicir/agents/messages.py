@@ -1,0 +1,68 @@
+"""Typed messages between the agents (recorded in the trajectory by the coordinator)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mosaicir.core.names import PHYSICAL_ORDER
+
+#: Restoration order: the reverse of the physical order (compression first, scene last), as MAIR does.
+RESTORATION_ORDER: tuple[str, ...] = tuple(reversed(PHYSICAL_ORDER))
+
+#: Tools to try per degradation, best first (measured by ``mosaicir bench tools``, docs/TOOLS.md).
+#: A region flagged as under-exposed may use ``lime``, which is not a default tool because it
+#: brightens well-exposed images too.
+TOOL_PREFERENCE: dict[str, tuple[str, ...]] = {
+    "jpeg": ("dejpeg_unet", "deblock"),
+    "noise": ("denoise_unet", "nl_means"),
+    "low_resolution": ("sr_unet", "guided_sharpen"),
+    "defocus_blur": ("wiener_defocus", "deblur_defocus_unet"),
+    "motion_blur": ("deblur_motion_unet", "wiener_motion"),
+    "low_light": ("lime", "adaptive_gamma"),
+    "rain": ("derain_unet", "rain_morphology"),
+    "haze": ("dark_channel", "dehaze_unet"),
+}
+
+
+def restoration_sorted(names) -> list[str]:
+    return [n for n in RESTORATION_ORDER if n in names]
+
+
+class Candidate(BaseModel):
+    """One proposed step: a tool for a degradation, with parameters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    degradation: str
+    tool: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class RegionTask(BaseModel):
+    """What the coordinator asks a region expert to do."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: int | None = Field(description="region id (None: the whole image, for global degradations)")
+    box: tuple[int, int, int, int]
+    signature: dict[str, float]
+
+
+class QualityVerdict(BaseModel):
+    """The quality agent's judgement of one step."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    score_before: float
+    score_after: float
+    remaining: dict[str, float]
+    naturalness: float | None = None
+    artifacts: dict[str, float]
+    decision: Literal["accept", "rollback"]
+    reason: str = ""
+
+    @property
+    def gain(self) -> float:
+        return self.score_after - self.score_before

@@ -1,0 +1,245 @@
+"""Planners: which tool, with which parameters, to try next on a region.
+
+A planner sees a :class:`PlanState` (the region's degradation signature, what is left to
+restore, what was tried and rejected, the remaining budget, a plan remembered for a similar
+signature) and proposes candidates. The region expert runs them and asks the quality agent:
+
+* ``prior``: the reverse of the physical order (compression, then imaging, then scene
+  degradations, as MAIR does); per degradation the best measured tool, then its alternative;
+  a degradation whose tools are all rejected is skipped. ``mode = "first"``: the first accepted
+  candidate is kept.
+* ``greedy``: at each step every candidate tool for every remaining degradation is run and the
+  one the quality agent scores best is kept (as Q-Agent does). ``mode = "best"``.
+* ``search``: exploration with reflection and rollback under a budget (as AgenticIR does): after
+  a rejection it tries the alternative tool, then the same tools with weaker and stronger
+  parameters, then defers the degradation to the end of the order once before giving it up.
+* ``llm``: an OpenAI-compatible chat endpoint (a local Ollama or vLLM server) proposes the whole
+  chain from the perception report; the plan is validated against the registry, and an invalid
+  plan or unreachable server hands over to ``prior``.
+* ``scripted``: a fixed chain (tests and replays).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+from mosaicir.agents.messages import TOOL_PREFERENCE, Candidate, restoration_sorted
+from mosaicir.core.errors import MosaicirError
+from mosaicir.core.registry import Registry
+from mosaicir.tools import TOOL_REGISTRY, get_tool, tools_for
+
+
+@dataclass
+class PlanState:
+    signature: dict[str, float]
+    remaining: list[str]
+    rejected: set[tuple[str, str, str]] = field(default_factory=set)  # (degradation, tool, params json)
+    deferred: set[str] = field(default_factory=set)
+    budget_left: int = 12
+    remembered: list[Candidate] = field(default_factory=list)
+
+    def was_rejected(self, candidate: Candidate) -> bool:
+        return (candidate.degradation, candidate.tool, json.dumps(candidate.params, sort_keys=True)) in self.rejected
+
+    def reject(self, candidate: Candidate) -> None:
+        self.rejected.add((candidate.degradation, candidate.tool, json.dumps(candidate.params, sort_keys=True)))
+
+
+def preferred_tools(degradation: str) -> list[str]:
+    """Registered tools for a degradation, best measured first."""
+    names = [n for n in TOOL_PREFERENCE.get(degradation, ()) if n in TOOL_REGISTRY]
+    names += [t.name for t in tools_for(degradation) if t.name not in names]
+    return names
+
+
+def first_guess(degradation: str, tool: str, severity: float) -> Candidate:
+    params = get_tool(tool).params_for(float(severity)).model_dump(mode="json")
+    return Candidate(degradation=degradation, tool=tool, params=params)
+
+
+class Planner:
+    name: ClassVar[str]
+    mode: ClassVar[Literal["first", "best"]] = "first"
+
+    def start(self, signature: dict[str, float], report: str = "") -> str:
+        """Called once per region before the first proposal; returns a note for the trajectory."""
+        return ""
+
+    def propose(self, state: PlanState) -> list[Candidate]:
+        raise NotImplementedError
+
+    def give_up(self, state: PlanState, degradation: str) -> None:
+        """Every candidate for ``degradation`` was rejected: skip it."""
+        state.remaining.remove(degradation)
+
+    def _remembered_first(self, state: PlanState, degradation: str, candidates: list[Candidate]) -> list[Candidate]:
+        remembered = [c for c in state.remembered if c.degradation == degradation]
+        ordered = remembered + [c for c in candidates if c not in remembered]
+        return [c for c in ordered if not state.was_rejected(c)]
+
+
+class PriorPlanner(Planner):
+    name = "prior"
+
+    def propose(self, state: PlanState) -> list[Candidate]:
+        if not state.remaining:
+            return []
+        degradation = state.remaining[0]
+        severity = state.signature[degradation]
+        candidates = [first_guess(degradation, tool, severity) for tool in preferred_tools(degradation)]
+        return self._remembered_first(state, degradation, candidates)
+
+
+class GreedyPlanner(Planner):
+    name = "greedy"
+    mode = "best"
+
+    def propose(self, state: PlanState) -> list[Candidate]:
+        candidates = []
+        for degradation in state.remaining:
+            severity = state.signature[degradation]
+            options = [first_guess(degradation, tool, severity) for tool in preferred_tools(degradation)]
+            candidates += self._remembered_first(state, degradation, options)
+        return candidates
+
+    def give_up(self, state: PlanState, degradation: str) -> None:
+        state.remaining.clear()  # nothing improves any more
+
+
+class SearchPlanner(Planner):
+    name = "search"
+    #: Severity multipliers tried after the first guess was rejected (weaker, then stronger).
+    variations: ClassVar[tuple[float, ...]] = (0.6, 1.4)
+
+    def propose(self, state: PlanState) -> list[Candidate]:
+        if not state.remaining:
+            return []
+        degradation = state.remaining[0]
+        severity = state.signature[degradation]
+        candidates = [first_guess(degradation, tool, severity) for tool in preferred_tools(degradation)]
+        for factor in self.variations:
+            for tool in preferred_tools(degradation):
+                candidates.append(first_guess(degradation, tool, min(1.0, severity * factor)))
+        unique = list({(c.tool, json.dumps(c.params, sort_keys=True)): c for c in candidates}.values())
+        return self._remembered_first(state, degradation, unique)
+
+    def give_up(self, state: PlanState, degradation: str) -> None:
+        state.remaining.remove(degradation)
+        if degradation not in state.deferred and state.remaining:
+            state.deferred.add(degradation)  # reflect: retry after the others are restored
+            state.remaining.append(degradation)
+            state.rejected = {r for r in state.rejected if r[0] != degradation}
+
+
+class ScriptedPlanner(Planner):
+    """Proposes a fixed chain, one candidate per step, in the given order."""
+
+    name = "scripted"
+
+    def __init__(self, chain: list[Candidate]) -> None:
+        self.chain = list(chain)
+
+    def propose(self, state: PlanState) -> list[Candidate]:
+        """The chain's untried candidates for the first degradation that still has some."""
+        for candidate in self.chain:
+            if candidate.degradation in state.remaining and not state.was_rejected(candidate):
+                return [c for c in self.chain if c.degradation == candidate.degradation and not state.was_rejected(c)]
+        return []
+
+    def give_up(self, state: PlanState, degradation: str) -> None:
+        if degradation in state.remaining:
+            state.remaining.remove(degradation)
+
+
+class LLMPlanner(Planner):
+    """Plans with an OpenAI-compatible chat endpoint; ``prior`` takes over when the answer is not
+    a valid plan. Endpoint and model come from the arguments or from ``MOSAICIR_LLM_URL``,
+    ``MOSAICIR_LLM_MODEL`` and ``MOSAICIR_LLM_KEY``."""
+
+    name = "llm"
+
+    def __init__(self, url: str | None = None, model: str | None = None, api_key: str | None = None,
+                 timeout: float = 60.0) -> None:
+        self.url = (url or os.environ.get("MOSAICIR_LLM_URL") or "http://127.0.0.1:11434/v1").rstrip("/")
+        self.model = model or os.environ.get("MOSAICIR_LLM_MODEL") or "llama3.1"
+        self.api_key = api_key or os.environ.get("MOSAICIR_LLM_KEY")
+        self.timeout = timeout
+        self.fallback = PriorPlanner()
+        self._plans: dict[str, list[Candidate] | None] = {}
+
+    def prompt(self, signature: dict[str, float], report: str) -> list[dict[str, str]]:
+        tools = {d: [get_tool(t).describe() for t in preferred_tools(d)] for d in signature}
+        catalogue = {d: [{"tool": t["name"], "params": {k: {b: v for b, v in p.items() if b in ("ge", "le", "default")}
+                                                       for k, p in t["params"].items()}} for t in ts]
+                     for d, ts in tools.items()}
+        system = ("You plan image restoration. Answer with JSON only: "
+                  '{"plan": [{"degradation": str, "tool": str, "params": {...}}, ...]} '
+                  "choosing one tool per degradation from the catalogue, in the order to apply them.")
+        user = (f"Perception report: {report}\nDegradations to remove (severity 0-1): {json.dumps(signature)}\n"
+                f"Catalogue: {json.dumps(catalogue)}")
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+    def ask(self, messages: list[dict[str, str]]) -> str:
+        body = json.dumps({"model": self.model, "messages": messages, "temperature": 0}).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        request = urllib.request.Request(f"{self.url}/chat/completions", data=body, headers=headers, method="POST")
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            answer = json.loads(response.read().decode())
+        return answer["choices"][0]["message"]["content"]
+
+    def validate(self, text: str, signature: dict[str, float]) -> list[Candidate]:
+        """Parse and check the model's plan; raises ``MosaicirError`` when it is not usable."""
+        match = re.search(r"\{.*\}", text, re.S)
+        if not match:
+            raise MosaicirError("no JSON object in the answer")
+        steps = json.loads(match.group(0)).get("plan")
+        if not isinstance(steps, list) or not steps:
+            raise MosaicirError("no 'plan' list")
+        chain = []
+        for step in steps:
+            degradation, tool = step.get("degradation"), step.get("tool")
+            if degradation not in signature:
+                raise MosaicirError(f"degradation {degradation!r} is not in the region")
+            if tool not in TOOL_REGISTRY or degradation not in get_tool(tool).targets:
+                raise MosaicirError(f"tool {tool!r} does not exist or does not restore {degradation}")
+            params = get_tool(tool).Params.model_validate(step.get("params") or {}).model_dump(mode="json")
+            chain.append(Candidate(degradation=degradation, tool=tool, params=params))
+        return chain
+
+    def start(self, signature: dict[str, float], report: str = "") -> str:
+        key = json.dumps(signature, sort_keys=True)
+        try:
+            self._plans[key] = self.validate(self.ask(self.prompt(signature, report)), signature)
+            return f"llm plan from {self.model}: " + ", ".join(c.tool for c in self._plans[key])
+        except (OSError, urllib.error.URLError, ValueError, KeyError, TypeError, MosaicirError) as exc:
+            self._plans[key] = None
+            return f"llm plan unusable ({type(exc).__name__}: {str(exc)[:120]}); prior planner takes over"
+
+    def propose(self, state: PlanState) -> list[Candidate]:
+        chain = self._plans.get(json.dumps(state.signature, sort_keys=True))
+        if chain is None:
+            return self.fallback.propose(state)
+        for candidate in chain:
+            if candidate.degradation in state.remaining and not state.was_rejected(candidate):
+                # the model's choice first, the measured alternatives after it
+                rest = [c for c in self.fallback.propose(state) if c.degradation == candidate.degradation and c != candidate]
+                return [candidate] + rest
+        return self.fallback.propose(state)
+
+
+PLANNER_REGISTRY: Registry[type[Planner]] = Registry("planner")
+for _planner in (PriorPlanner, GreedyPlanner, SearchPlanner, LLMPlanner):
+    PLANNER_REGISTRY.register(_planner.name, _planner)
+
+
+def make_planner(name: str, **options) -> Planner:
+    cls = PLANNER_REGISTRY.get(name)
+    return cls(**options) if options else cls()

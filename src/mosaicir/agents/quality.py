@@ -1,0 +1,58 @@
+"""The quality agent: judges each step without a reference, and the final result region by region."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mosaicir.agents.messages import QualityVerdict
+from mosaicir.quality import artifact_penalty, artifacts, quality_score, remaining_degradation
+from mosaicir.quality.niqe import PATCH, niqe
+
+#: A step must raise the score by at least this much to be kept.
+MIN_GAIN = 0.02
+#: Weight of NIQE (naturalness, lower is better) in the score.
+NIQE_WEIGHT = 0.02
+
+
+class QualityAgent:
+    """Scores a crop by the degradation perception still sees in it (weighted by the region's
+    mask), by its naturalness (NIQE, on crops of at least two 48-px patches) and by artifact checks
+    against the step's input; accepts a step that raises the score by ``min_gain`` or more, and
+    asks for a rollback otherwise."""
+
+    def __init__(self, method: str = "auto", min_gain: float = MIN_GAIN) -> None:
+        self.method = method
+        self.min_gain = min_gain
+
+    @staticmethod
+    def naturalness(image: np.ndarray) -> float | None:
+        if min(image.shape[:2]) < 2 * PATCH:
+            return None
+        value = niqe(image)
+        return None if not np.isfinite(value) else round(value, 4)
+
+    def _total(self, remaining: dict[str, float], naturalness: float | None, penalty: float = 0.0) -> float:
+        return round(quality_score(remaining, penalty) - (NIQE_WEIGHT * naturalness if naturalness is not None else 0.0), 4)
+
+    def score(self, image: np.ndarray, weight: np.ndarray | None = None) -> tuple[float, dict[str, float]]:
+        remaining = remaining_degradation(image, weight, self.method)
+        return self._total(remaining, self.naturalness(image)), remaining
+
+    def judge(self, before: np.ndarray, after: np.ndarray, weight: np.ndarray | None, targets: list[str],
+              score_before: float | None = None) -> QualityVerdict:
+        if score_before is None:
+            score_before, _ = self.score(before, weight)
+        remaining = remaining_degradation(after, weight, self.method)
+        measures = artifacts(before, after, weight)
+        penalty = artifact_penalty(measures, targets)
+        naturalness = self.naturalness(after)
+        score_after = self._total(remaining, naturalness, penalty)
+        gain = score_after - score_before
+        if gain >= self.min_gain:
+            decision, reason = "accept", f"score {score_before:.3f} -> {score_after:.3f}"
+        elif penalty > 0:
+            decision, reason = "rollback", f"artifacts {measures} (penalty {penalty:.3f})"
+        else:
+            decision, reason = "rollback", f"score {score_before:.3f} -> {score_after:.3f}: gain below {self.min_gain}"
+        return QualityVerdict(score_before=score_before, score_after=score_after, remaining=remaining,
+                              naturalness=naturalness, artifacts=measures, decision=decision, reason=reason)

@@ -1,0 +1,130 @@
+"""Degradation maps: which degradation is where, and how strong.
+
+A :class:`DegradationMaps` holds one severity map in [0, 1] per degradation on a grid of
+``cell`` x ``cell`` pixel cells (cell 8: a 512 x 384 image gives 64 x 48 maps), the thresholds
+above which a cell counts as degraded, and the whole-image estimates of physical parameters.
+:meth:`DegradationMaps.upsample` gives a full-resolution map; :meth:`DegradationMaps.summary`
+the whole-image report (present degradations, mean and max severity, estimates).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from mosaicir.core.errors import UnknownNameError
+from mosaicir.core.names import DEGRADATIONS
+
+#: Share of the image area that must be flagged for the summary to call a degradation present.
+PRESENT_AREA = 0.04
+
+
+class DegradationReport(BaseModel):
+    """Whole-image view of one degradation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    present: bool
+    area: float = Field(ge=0.0, le=1.0, description="share of the image flagged")
+    mean_severity: float = Field(ge=0.0, le=1.0, description="mean severity where flagged (0 if nowhere)")
+    max_severity: float = Field(ge=0.0, le=1.0)
+
+
+class PerceptionSummary(BaseModel):
+    """What perception says about a whole image (``mosaicir analyze``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    size: tuple[int, int] = Field(description="(height, width) in pixels")
+    method: str
+    present: list[str] = Field(description="degradations present, in the order of DEGRADATIONS")
+    degradations: dict[str, DegradationReport]
+    estimates: dict[str, float] = Field(
+        default_factory=dict,
+        description="physical parameters: noise_sigma (of 255), jpeg_quality, motion_length (px), "
+                    "motion_angle (deg), defocus_radius (px), airlight (0-1)")
+    seconds: float = 0.0
+
+
+@dataclass
+class DegradationMaps:
+    """Severity per degradation on a grid of cells.
+
+    Attributes:
+        severity: ``float32 D x h x w`` in [0, 1], D = ``len(names)``, ``h = ceil(H / cell)``.
+        image_shape: ``(H, W)`` of the image the maps describe.
+        cell: pixels per cell side.
+        thresholds: ``{name: t}``; a cell is flagged when its severity exceeds ``t``.
+        names: the degradations, in the order of the first axis (default: all eight).
+        method: how the maps were made (``learned``, ``classical`` or ``auto``).
+        estimates: whole-image physical estimates (see :class:`PerceptionSummary`).
+    """
+
+    severity: np.ndarray
+    image_shape: tuple[int, int]
+    cell: int
+    thresholds: dict[str, float]
+    names: tuple[str, ...] = DEGRADATIONS
+    method: str = "learned"
+    estimates: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.severity = np.clip(np.asarray(self.severity, np.float32), 0.0, 1.0)
+        if self.severity.ndim != 3 or self.severity.shape[0] != len(self.names):
+            raise ValueError(f"severity must be {len(self.names)} x h x w, got {self.severity.shape}")
+
+    def index(self, name: str) -> int:
+        if name not in self.names:
+            raise UnknownNameError(f"unknown degradation {name!r}; known: {', '.join(self.names)}")
+        return self.names.index(name)
+
+    def map(self, name: str) -> np.ndarray:
+        """``float32 h x w`` cell severity of one degradation."""
+        return self.severity[self.index(name)]
+
+    def upsample(self, name: str, shape: tuple[int, int] | None = None) -> np.ndarray:
+        """``float32 H x W`` severity at full resolution (bilinear between cell centres)."""
+        height, width = shape or self.image_shape
+        cells = self.map(name)
+        scale_y, scale_x = cells.shape[0] * self.cell / self.image_shape[0], cells.shape[1] * self.cell / self.image_shape[1]
+        # cell grid covers ceil(H / cell) * cell pixels; crop the covered part back to H x W
+        full = cv2.resize(cells, (int(round(width * scale_x)), int(round(height * scale_y))), interpolation=cv2.INTER_LINEAR)
+        return np.ascontiguousarray(full[:height, :width])
+
+    def flagged(self, name: str, shape: tuple[int, int] | None = None) -> np.ndarray:
+        """``bool H x W``: where the degradation is present."""
+        return self.upsample(name, shape) > self.thresholds.get(name, 0.5)
+
+    def any_flagged(self, shape: tuple[int, int] | None = None) -> np.ndarray:
+        result = np.zeros(shape or self.image_shape, bool)
+        for name in self.names:
+            result |= self.flagged(name, shape)
+        return result
+
+    def signature(self) -> np.ndarray:
+        """``float32 D x h x w``: severity where flagged, 0 elsewhere (what regions are built from)."""
+        thresholds = np.array([self.thresholds.get(n, 0.5) for n in self.names], np.float32)[:, None, None]
+        return np.where(self.severity > thresholds, self.severity, 0.0).astype(np.float32)
+
+    def summary(self) -> PerceptionSummary:
+        reports, present = {}, []
+        for name in self.names:
+            cells = self.map(name)
+            flagged = cells > self.thresholds.get(name, 0.5)
+            area = float(flagged.mean())
+            is_present = area >= PRESENT_AREA
+            reports[name] = DegradationReport(
+                present=is_present, area=round(area, 4),
+                mean_severity=round(float(cells[flagged].mean()) if flagged.any() else 0.0, 4),
+                max_severity=round(float(cells.max()), 4),
+            )
+            if is_present:
+                present.append(name)
+        return PerceptionSummary(
+            size=self.image_shape, method=self.method, present=present, degradations=reports,
+            estimates={k: round(float(v), 3) for k, v in self.estimates.items()}, seconds=round(self.seconds, 4),
+        )

@@ -1,0 +1,65 @@
+"""Re-run a recorded restoration: the same perception and regions, and the tool calls the quality
+agent accepted, in their order, with their recorded parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mosaicir.core.errors import InvalidInputError
+from mosaicir.core.image import check_image
+from mosaicir.trajectory.records import Trajectory, image_hash
+
+
+def accepted_calls(trajectory: Trajectory, region: int | None) -> list:
+    """The accepted tool calls of one region (None: the whole-image stage), in order."""
+    calls = {s.call: s for s in trajectory.steps if s.kind == "tool_call" and s.region == region}
+    return [calls[s.call] for s in trajectory.steps
+            if s.kind == "decision" and s.region == region and s.decision == "accept" and s.call in calls]
+
+
+def replay(trajectory: Trajectory, image: np.ndarray, *, check: bool = True) -> np.ndarray:
+    """Reproduce the output of ``trajectory`` from its input ``image``.
+
+    Raises:
+        InvalidInputError: the image is not the recorded input, or (with ``check``) the replay
+            does not reproduce the recorded regions or output.
+    """
+    from mosaicir.agents.coordinator import RestoreConfig
+    from mosaicir.fusion import RegionResult, fuse
+    from mosaicir.perception import perceive
+    from mosaicir.regions import decompose
+    from mosaicir.tools import get_tool
+
+    image = check_image(image)
+    header = trajectory.header
+    if image_hash(image) != header.input:
+        raise InvalidInputError(f"the image is not this trajectory's input ({image_hash(image)} != {header.input})")
+    config = RestoreConfig.model_validate(header.config)
+    current = image
+    for call in accepted_calls(trajectory, None):
+        current = get_tool(call.tool).apply(current, call.params)
+    regions_step = next((s for s in trajectory.steps if s.kind == "regions"), None)
+    if regions_step is not None and regions_step.regions:
+        maps = perceive(current, method=config.perception, estimates=False)
+        regions = decompose(maps, exclude=tuple(regions_step.global_degradations), whole_image=config.strategy == "global")
+        recorded = [(r.id, tuple(r.bbox)) for r in regions_step.regions]
+        if check and [(r.id, tuple(r.bbox)) for r in regions] != recorded:
+            raise InvalidInputError("the regions differ from the recorded ones (were they given as masks?)")
+        reverted = set()
+        final = next((s for s in trajectory.steps if s.kind == "final_check"), None)
+        if final is not None:
+            reverted = set(final.reverted)
+        results = []
+        for region in regions:
+            calls = accepted_calls(trajectory, region.id)
+            if not calls or region.id in reverted:
+                continue
+            top, left, bottom, right = region.crop_box(config.margin, image.shape[:2])
+            crop = current[top:bottom, left:right]
+            for call in calls:
+                crop = get_tool(call.tool).apply(crop, call.params)
+            results.append(RegionResult(region.id, (top, left, bottom, right), crop, region.mask[top:bottom, left:right]))
+        current = fuse(current, results)
+    if check and header.output is not None and image_hash(current) != header.output:
+        raise InvalidInputError(f"replay gave {image_hash(current)}, the trajectory recorded {header.output}")
+    return current

@@ -1,0 +1,225 @@
+"""Agents, regions, fusion and trajectories: the coordinator's contract on small images, with a
+scripted planner where the test needs a fixed plan (no network, no LLM)."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+
+from mosaicir.agents import (
+    PLANNER_REGISTRY, Candidate, Coordinator, LLMPlanner, Memory, QualityAgent, RegionExpert, RegionTask, RestoreConfig,
+    ScriptedPlanner, make_planner,
+)
+from mosaicir.agents.planners import PlanState
+from mosaicir.core.errors import InvalidInputError, UnknownNameError
+from mosaicir.core.image import psnr
+from mosaicir.degrade import get_degradation
+from mosaicir.fusion import RegionResult, fuse
+from mosaicir.perception import perceive
+from mosaicir.regions import Region, decompose, regions_from_masks
+from mosaicir.trajectory import STEP_ADAPTER, Trajectory, replay
+
+
+@pytest.fixture(scope="module")
+def scene() -> np.ndarray:
+    image = skimage.data.chelsea().astype(np.float32) / 255.0
+    return np.ascontiguousarray(cv2.resize(image, (256, 192), interpolation=cv2.INTER_AREA))
+
+
+def degrade(image, name, severity, seed=0):
+    model = get_degradation(name)
+    return model.apply(image, model.sample(np.random.default_rng(seed), severity))
+
+
+@pytest.fixture(scope="module")
+def half_noisy(scene) -> np.ndarray:
+    """Left half noisy (sigma 36), right half clean."""
+    out = scene.copy()
+    out[:, :128] = degrade(scene, "noise", 0.6)[:, :128]
+    return out
+
+
+def config(**kw) -> RestoreConfig:
+    return RestoreConfig(memory=False, workers=1, **kw)
+
+
+def test_fuse_keeps_untouched_pixels_bit_identical(scene):
+    mask = np.zeros((64, 64), np.float32)
+    mask[16:48, 16:48] = 1.0
+    result = RegionResult(0, (10, 20, 74, 84), np.ones((64, 64, 3), np.float32), mask)
+    fused = fuse(scene, [result])
+    untouched = np.ones(scene.shape[:2], bool)
+    untouched[26:58, 36:68] = False
+    np.testing.assert_array_equal(fused[untouched], scene[untouched])
+    assert np.allclose(fused[30:50, 40:60], 1.0)
+
+
+def test_fuse_normalises_overlaps(scene):
+    ones = np.ones((32, 32), np.float32)
+    a = RegionResult(0, (0, 0, 32, 32), np.full((32, 32, 3), 0.2, np.float32), ones)
+    b = RegionResult(1, (0, 0, 32, 32), np.full((32, 32, 3), 0.6, np.float32), ones)
+    assert np.allclose(fuse(scene, [a, b])[:32, :32], 0.4)
+
+
+def test_decompose_finds_the_noisy_half(half_noisy):
+    maps = perceive(half_noisy)
+    regions = decompose(maps)
+    assert regions, "the noisy half must form a region"
+    noisy = [r for r in regions if "noise" in r.signature]
+    assert noisy
+    mask = noisy[0].mask
+    assert mask[:, :100].mean() > 0.8 and mask[:, 160:].mean() < 0.1
+    top, left, bottom, right = noisy[0].bbox
+    assert left == 0 and right <= 216  # the half plus feathering
+
+
+def test_whole_image_region_and_user_masks(half_noisy):
+    maps = perceive(half_noisy)
+    (whole,) = decompose(maps, whole_image=True)
+    assert whole.bbox == (0, 0, 192, 256) and "noise" in whole.signature
+    user = np.zeros((192, 256), np.float32)
+    user[:, :128] = 1
+    regions = regions_from_masks([user, 1 - user], maps)
+    assert regions[0].bbox == (0, 0, 192, 128) and "noise" in regions[0].signature
+    assert all("noise" not in r.signature for r in regions[1:])
+
+
+def test_region_crop_box_is_on_the_jpeg_grid():
+    region = Region(0, np.zeros((100, 100), np.float32), (37, 41, 60, 70), {"noise": 0.5})
+    top, left, bottom, right = region.crop_box(8, (100, 100))
+    assert top % 16 == 0 and left % 16 == 0 and top <= 29 and left <= 33 and bottom == 68 and right == 78
+
+
+def test_spatial_restores_the_noisy_half_and_leaves_the_rest(scene, half_noisy):
+    result = Coordinator(config(strategy="spatial")).run(half_noisy)
+    assert psnr(scene[:, :112], result.image[:, :112]) > psnr(scene[:, :112], half_noisy[:, :112]) + 3.0
+    assert psnr(scene[:, 176:], result.image[:, 176:]) > 40.0  # the clean half stays (nearly) as it was
+    kinds = [s.kind for s in result.trajectory.steps]
+    for kind in ("perception", "regions", "plan", "tool_call", "quality", "decision", "fusion"):
+        assert kind in kinds
+    assert result.tool_calls >= 1
+
+
+def test_none_strategy_and_clean_image(scene):
+    result = Coordinator(config(strategy="none")).run(scene)
+    np.testing.assert_array_equal(result.image, scene)
+    clean = Coordinator(config(strategy="spatial")).run(scene)
+    assert psnr(scene, clean.image) > 40.0
+
+
+def test_trajectory_round_trips_and_replays(half_noisy, tmp_path):
+    result = Coordinator(config(strategy="spatial")).run(half_noisy)
+    path = result.trajectory.save(tmp_path / "run.jsonl")
+    loaded = Trajectory.load(path)
+    assert loaded == result.trajectory
+    for step in result.trajectory.steps:
+        assert STEP_ADAPTER.validate_json(step.model_dump_json()) == step
+    np.testing.assert_array_equal(replay(loaded, half_noisy), result.image)
+    with pytest.raises(InvalidInputError):
+        replay(loaded, half_noisy[::-1].copy())
+
+
+def test_bad_trajectory_file(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"kind": "header"}\n')
+    with pytest.raises(InvalidInputError):
+        Trajectory.load(path)
+
+
+def test_scripted_planner_and_rollback(scene, half_noisy):
+    # brightening a normally exposed noisy region is judged worse and rolled back; the denoiser is kept
+    chain = [Candidate(degradation="noise", tool="adaptive_gamma", params={"gamma": 0.3}),
+             Candidate(degradation="noise", tool="denoise_unet", params={})]
+    coordinator = Coordinator(config(strategy="global"), planner=ScriptedPlanner(chain))
+    result = coordinator.run(half_noisy)
+    decisions = [(s.tool, s.decision) for s in result.trajectory.steps if s.kind == "decision"]
+    assert ("adaptive_gamma", "rollback") in decisions
+    assert ("denoise_unet", "accept") in decisions
+
+
+@pytest.mark.parametrize("name", sorted(PLANNER_REGISTRY.names()))
+def test_every_planner_proposes_registered_tools(name):
+    planner = make_planner(name) if name != "llm" else LLMPlanner(url="http://127.0.0.1:9", timeout=0.5)
+    signature = {"noise": 0.5, "haze": 0.4}
+    planner.start(signature, "test")
+    state = PlanState(signature=signature, remaining=["noise", "haze"])
+    candidates = planner.propose(state)
+    assert candidates and all(c.degradation in signature for c in candidates)
+
+
+def test_unknown_planner_is_refused():
+    with pytest.raises(UnknownNameError):
+        Coordinator(config(planner="gredy"))
+
+
+def test_greedy_and_search_restore(half_noisy, scene):
+    for planner in ("greedy", "search"):
+        result = Coordinator(config(strategy="spatial", planner=planner)).run(half_noisy)
+        assert psnr(scene, result.image) > psnr(scene, half_noisy) + 2.0, planner
+
+
+def test_memory_remembers_and_is_tried_first(tmp_path, half_noisy):
+    memory = Memory(tmp_path / "memory.sqlite")
+    assert memory.lookup({"noise": 0.5}) == []
+    memory.record({"noise": 0.5}, [Candidate(degradation="noise", tool="nl_means", params={"sigma": 30.0, "h_factor": 0.8})], 0.4)
+    assert memory.lookup({"noise": 0.45})[0].tool == "nl_means"
+    assert memory.lookup({"noise": 0.5, "haze": 0.3}) == []
+    expert = RegionExpert(make_planner("prior"), QualityAgent(), memory)
+    outcome = expert.run(RegionTask(region=0, box=(0, 0, 192, 128), signature={"noise": 0.55}), half_noisy[:, :128], None)
+    calls = [s.tool for s in outcome.steps if s.kind == "tool_call"]
+    assert calls[0] == "nl_means" and outcome.chain
+    assert len(memory) == 2
+
+
+class _ChatServer(BaseHTTPRequestHandler):
+    answer = ""
+
+    def do_POST(self):  # noqa: N802 (http.server API)
+        length = int(self.headers["Content-Length"])
+        request = json.loads(self.rfile.read(length))
+        assert request["messages"][0]["role"] == "system"
+        body = json.dumps({"choices": [{"message": {"role": "assistant", "content": type(self).answer}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def chat_server():
+    server = HTTPServer(("127.0.0.1", 0), _ChatServer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+def test_llm_planner_follows_a_valid_plan(chat_server):
+    _ChatServer.answer = 'Here you go: {"plan": [{"degradation": "noise", "tool": "nl_means", "params": {"sigma": 20}}]}'
+    planner = LLMPlanner(url=f"http://127.0.0.1:{chat_server.server_port}/v1", model="test")
+    note = planner.start({"noise": 0.5}, "noise: 50% of the image")
+    assert "nl_means" in note
+    first = planner.propose(PlanState(signature={"noise": 0.5}, remaining=["noise"]))[0]
+    assert first.tool == "nl_means" and first.params["sigma"] == 20
+
+
+@pytest.mark.parametrize("answer", [
+    '{"plan": [{"degradation": "noise", "tool": "magic_denoiser"}]}',
+    '{"plan": [{"degradation": "noise", "tool": "nl_means", "params": {"sigma": 500}}]}',
+    '{"plan": [{"degradation": "noise", "tool": "dark_channel"}]}',
+    "I cannot help with that.",
+])
+def test_llm_planner_falls_back_on_invalid_plans(chat_server, answer):
+    _ChatServer.answer = answer
+    planner = LLMPlanner(url=f"http://127.0.0.1:{chat_server.server_port}/v1", model="test")
+    note = planner.start({"noise": 0.5}, "")
+    assert "prior planner takes over" in note
+    assert planner.propose(PlanState(signature={"noise": 0.5}, remaining=["noise"]))[0].tool == "denoise_unet"

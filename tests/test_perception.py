@@ -1,0 +1,147 @@
+"""Perception: maps of the right shape and range, degradations found where they are, JPEG quality
+read from the file, the summary, the analyze command and the perception benchmark."""
+
+import io
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+from PIL import Image
+
+from mosaicir.core.errors import InvalidInputError
+from mosaicir.core.names import DEGRADATIONS
+from mosaicir.degrade import get_degradation
+from mosaicir.io import load_image, save_image
+from mosaicir.perception import DegradationMaps, perceive
+from mosaicir.perception import network as network_module
+from mosaicir.perception.classical import classical_severity, quality_from_quantization
+
+
+@pytest.fixture(scope="module")
+def scene() -> np.ndarray:
+    """``float32 256 x 384 x 3``: a natural image large enough for cell statistics."""
+    image = skimage.data.chelsea().astype(np.float32) / 255.0
+    return np.ascontiguousarray(cv2.resize(image, (384, 256), interpolation=cv2.INTER_AREA))
+
+
+def degrade(image, name, severity, seed=0):
+    model = get_degradation(name)
+    return model.apply(image, model.sample(np.random.default_rng(seed), severity))
+
+
+@pytest.mark.parametrize("method", ["auto", "learned", "classical"])
+def test_maps_shape_range_and_determinism(scene, method):
+    maps = perceive(scene[:250, :379], method=method)
+    assert maps.severity.shape == (8, 32, 48)
+    assert maps.severity.dtype == np.float32
+    assert 0.0 <= maps.severity.min() and maps.severity.max() <= 1.0
+    assert maps.upsample("noise").shape == (250, 379)
+    again = perceive(scene[:250, :379], method=method)
+    np.testing.assert_array_equal(maps.severity, again.severity)
+    assert set(maps.thresholds) == set(DEGRADATIONS)
+
+
+def test_unknown_method_and_name(scene):
+    with pytest.raises(InvalidInputError):
+        perceive(scene, method="oracle")
+    with pytest.raises(KeyError):
+        perceive(scene).map("fog")
+
+
+@pytest.mark.parametrize("name", ["noise", "low_light", "haze", "rain", "jpeg", "defocus_blur"])
+def test_whole_image_degradation_is_found(scene, name):
+    degraded = degrade(scene, name, 0.7)
+    summary = perceive(degraded).summary()
+    assert name in summary.present, summary.present
+    assert summary.degradations[name].area > 0.5
+
+
+def test_clean_image_is_mostly_left_alone(scene):
+    maps = perceive(scene)
+    assert maps.any_flagged().mean() < 0.25
+
+
+def test_regional_noise_is_located(scene):
+    noisy = degrade(scene, "noise", 0.6)
+    half = scene.copy()
+    half[:, :192] = noisy[:, :192]
+    noise = perceive(half).upsample("noise")
+    assert noise[:, 16:176].mean() > noise[:, 208:368].mean() + 0.2
+
+
+def test_jpeg_quality_from_the_file(tmp_path, scene):
+    pixels = np.round(scene * 255).astype(np.uint8)
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(pixels).save(path, quality=30)
+    loaded = load_image(path)
+    assert quality_from_quantization(loaded.meta.jpeg_quantization) == 30
+    maps = perceive(loaded.image, jpeg_quantization=loaded.meta.jpeg_quantization)
+    np.testing.assert_allclose(maps.map("jpeg"), (65 - 30) / 60, atol=1e-6)
+    assert maps.estimates["jpeg_quality"] == 30
+
+
+def test_summary_and_estimates(scene):
+    maps = perceive(degrade(scene, "noise", 0.5))
+    summary = maps.summary()
+    assert summary.size == (256, 384)
+    assert 15.0 < summary.estimates["noise_sigma"] < 45.0  # applied: 30 of 255
+    json.loads(summary.model_dump_json())
+
+
+def test_tiled_network_matches_whole(scene, monkeypatch):
+    net = network_module.MapNetwork()
+    whole = net(scene)
+    monkeypatch.setattr(network_module, "TILE", 192)
+    monkeypatch.setattr(network_module, "TILE_OVERLAP", 64)
+    tiled = net(scene)
+    assert tiled.shape == whole.shape
+    assert np.abs(tiled - whole).mean() < 0.05
+
+
+def test_classical_maps_follow_noise_level(scene):
+    low = classical_severity(degrade(scene, "noise", 0.2))[DEGRADATIONS.index("noise")].mean()
+    high = classical_severity(degrade(scene, "noise", 0.8))[DEGRADATIONS.index("noise")].mean()
+    assert high > low + 0.3
+
+
+def test_maps_validate_their_shape():
+    with pytest.raises(ValueError):
+        DegradationMaps(severity=np.zeros((3, 4, 4)), image_shape=(32, 32), cell=8, thresholds={})
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "mosaicir", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_analyze_command(tmp_path, scene):
+    path = save_image(tmp_path / "rainy.png", degrade(scene, "rain", 0.8))
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG broken")
+    overlay = tmp_path / "overlay.png"
+    result = run_cli("analyze", str(path), "--json", "--overlay", str(overlay))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert "rain" in summary["present"]
+    assert load_image(overlay).image.shape[1] >= 384
+    text = run_cli("analyze", str(path))
+    assert "rain" in text.stdout
+    bad = run_cli("analyze", str(tmp_path / "broken.png"))
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr and "broken.png" in bad.stderr
+
+
+def test_bench_perception_writes_the_document(tmp_path):
+    data, res = tmp_path / "set", tmp_path / "res"
+    result = run_cli("bench", "generate", "--suite", "mosaic", "--n", "2", "--seed", "1", "--max-side", "160", "--out", str(data))
+    assert result.returncode == 0, result.stderr
+    result = run_cli("bench", "perception", str(data), "--out", str(res))
+    assert result.returncode == 0, result.stderr
+    document = json.loads((res / "perception.json").read_text())
+    for key in ("per_degradation", "macro_f1", "severity_mae", "false_alarm_rate", "seconds_per_megapixel"):
+        assert key in document
+    assert set(document["per_degradation"]) == set(DEGRADATIONS)
+    row = document["per_degradation"]["noise"]
+    assert {"precision", "recall", "f1", "severity_mae"} <= set(row)
+    assert 0.0 <= document["false_alarm_rate"] <= 1.0

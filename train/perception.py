@@ -1,0 +1,282 @@
+"""Train the perception network (``perception_mapnet``): where each degradation is, how strong.
+
+Data: benchmark folders made by mosaicir's own generator from clean natural images (``--data``):
+``--mosaic-sets`` draws of the ``mosaic`` suite (spatially varying), the ``mio-a/b/c`` suites
+(whole-image combinations) on ``--mio-n`` images, and the ``clean`` suite; they are generated
+into ``--cache`` on first use. Targets are the generator's per-pixel severity labels averaged
+over 8 x 8 cells. A separate draw (``mosaic`` and ``clean`` at seed ``--seed + 100``) is the
+validation set on which the presence threshold of every degradation is chosen (maximum pixel
+F1), for the network and for the classical estimators, and on which the better of the two is
+picked per degradation. The benchmark images (McMaster, CSet14) stay out of ``--data``.
+
+    python -m train.perception --data ../shared/data/natural/LIVE1 ../shared/data/natural/CSun_Hays80 \\
+        ../shared/data/natural/CUrban100 --steps 4000 --out src/mosaicir/models
+
+Writes ``OUT/perception_mapnet.onnx``, ``.json`` (thresholds, choice per degradation,
+validation figures), ``.md`` (model card) and ``.log.json`` (loss log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from mosaicir.core.names import DEGRADATIONS
+from mosaicir.degrade.generator import generate, load_labels, load_manifest
+from mosaicir.io import load_image
+from mosaicir.perception.classical import CELL, classical_features, classical_severity
+from train.nets import DegradationMapNet, count_parameters
+
+NAME = "perception_mapnet"
+PRESENT = 0.1
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", nargs="+", required=True, help="folders of clean training images")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--cache", default="data/perception", help="where the generated training folders go")
+    parser.add_argument("--mosaic-sets", type=int, default=10, help="draws of the mosaic suite")
+    parser.add_argument("--mio-n", type=int, default=60, help="images used for each mio suite")
+    parser.add_argument("--max-side", type=int, default=384)
+    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--patch", type=int, default=128, help="crop side, multiple of 16")
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument("--resume", action="store_true", help="start from OUT/perception_mapnet.pt")
+    parser.add_argument("--workers", type=int, default=2, help="processes generating the data")
+    return parser.parse_args(argv)
+
+
+def training_folders(args: argparse.Namespace) -> tuple[list[Path], list[Path]]:
+    """Generate (once) and return the training and validation folders."""
+    cache = Path(args.cache)
+    plan = [("mosaic", 100 + args.seed + i, None) for i in range(args.mosaic_sets)]
+    plan += [("clean", 100 + args.seed, None)] + [(g, 100 + args.seed, args.mio_n) for g in ("mio-a", "mio-b", "mio-c")]
+    val_plan = [("mosaic", 200 + args.seed, None), ("clean", 200 + args.seed, None)]
+    folders: dict[str, list[Path]] = {"train": [], "val": []}
+    for split, entries in (("train", plan), ("val", val_plan)):
+        for suite, seed, n in entries:
+            folder = cache / f"{'val-' if split == 'val' else ''}{suite}-{seed}"
+            if not (folder / "manifest.json").is_file():
+                print(f"generating {folder}", flush=True)
+                generate(suite, folder, clean_dir=args.data, n=n, seed=seed, max_side=args.max_side, workers=args.workers)
+            folders[split].append(folder)
+    return folders["train"], folders["val"]
+
+
+def cell_targets(labels: dict[str, np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+    """``float32 8 x H/8 x W/8``: label severity averaged over cells (H, W multiples of 8)."""
+    height, width = shape
+    target = np.zeros((len(DEGRADATIONS), height // CELL, width // CELL), np.float32)
+    for i, name in enumerate(DEGRADATIONS):
+        if name in labels:
+            target[i] = cv2.resize(labels[name][:height, :width], (width // CELL, height // CELL), interpolation=cv2.INTER_AREA)
+    return target
+
+
+def load_items(folders: list[Path], min_side: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``[(uint8 H x W x 3, float32 8 x H/8 x W/8)]`` with H, W cut to multiples of 8."""
+    items = []
+    for folder in folders:
+        for entry in load_manifest(folder)["items"]:
+            image = load_image(folder / "degraded" / f"{entry['id']}.png").image
+            height, width = (image.shape[0] // CELL) * CELL, (image.shape[1] // CELL) * CELL
+            if min(height, width) < min_side:
+                continue
+            pixels = np.round(image[:height, :width] * 255).astype(np.uint8)
+            items.append((pixels, cell_targets(load_labels(folder, entry["id"]), (height, width))))
+    return items
+
+
+def sample_batch(items, rng: np.random.Generator, batch: int, patch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    images, targets = [], []
+    cells = patch // CELL
+    for _ in range(batch):
+        pixels, target = items[int(rng.integers(len(items)))]
+        # offsets on a 16-px grid keep the JPEG 8x8 (and 16x16 chroma) blocks in phase
+        y = 16 * int(rng.integers(0, (pixels.shape[0] - patch) // 16 + 1))
+        x = 16 * int(rng.integers(0, (pixels.shape[1] - patch) // 16 + 1))
+        crop = pixels[y:y + patch, x:x + patch]
+        cell = target[:, y // CELL:y // CELL + cells, x // CELL:x // CELL + cells]
+        k = int(rng.integers(4))
+        crop, cell = np.rot90(crop, k, axes=(0, 1)), np.rot90(cell, k, axes=(1, 2))
+        if rng.random() < 0.5:
+            crop, cell = crop[:, ::-1], cell[:, :, ::-1]
+        images.append(np.ascontiguousarray(crop.transpose(2, 0, 1)))
+        targets.append(np.ascontiguousarray(cell))
+    x = torch.from_numpy(np.stack(images)).float() / 255.0
+    return x, torch.from_numpy(np.stack(targets))
+
+
+def best_threshold(scores: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """Threshold in [0.02, 0.9] that maximises F1 of ``scores > t`` against ``truth``."""
+    best = (0.5, 0.0)
+    positives = truth.sum()
+    for t in np.arange(0.02, 0.9, 0.01):
+        predicted = scores > t
+        tp = np.logical_and(predicted, truth).sum()
+        precision = tp / max(predicted.sum(), 1)
+        recall = tp / max(positives, 1)
+        f1 = 2 * precision * recall / max(precision + recall, 1e-9)
+        if f1 > best[1]:
+            best = (round(float(t), 2), float(f1))
+    return best
+
+
+@torch.no_grad()
+def predict_cells(model: torch.nn.Module, pixels: np.ndarray) -> np.ndarray:
+    x = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))[None].float() / 255.0
+    return model(x)[0].numpy()
+
+
+def calibrate(model: torch.nn.Module, folders: list[Path]) -> dict:
+    """Per degradation and method: threshold of maximum pixel F1 on the validation folders,
+    the F1 reached and the severity error where present; the method with the better F1 is chosen."""
+    scores: dict[str, dict[str, list[np.ndarray]]] = {"learned": {n: [] for n in DEGRADATIONS}, "classical": {n: [] for n in DEGRADATIONS}}
+    truth: dict[str, list[np.ndarray]] = {n: [] for n in DEGRADATIONS}
+    severity: dict[str, list[np.ndarray]] = {n: [] for n in DEGRADATIONS}
+    for folder in folders:
+        for entry in load_manifest(folder)["items"]:
+            image = load_image(folder / "degraded" / f"{entry['id']}.png").image
+            height, width = (image.shape[0] // CELL) * CELL, (image.shape[1] // CELL) * CELL
+            image = image[:height, :width]
+            labels = load_labels(folder, entry["id"])
+            maps = {"learned": predict_cells(model, np.round(image * 255).astype(np.uint8)),
+                    "classical": classical_severity(image, classical_features(image))}
+            for i, name in enumerate(DEGRADATIONS):
+                label = labels.get(name, np.zeros(image.shape[:2], np.float32))[:height, :width][::4, ::4]
+                truth[name].append(label.ravel() > PRESENT)
+                severity[name].append(label.ravel())
+                for method, cells in maps.items():
+                    full = cv2.resize(cells[i], (width, height), interpolation=cv2.INTER_LINEAR)[::4, ::4]
+                    scores[method][name].append(full.ravel())
+    result = {"thresholds": {}, "f1": {}, "severity_mae": {}, "choice": {}}
+    for method in scores:
+        result["thresholds"][method], result["f1"][method], result["severity_mae"][method] = {}, {}, {}
+        for name in DEGRADATIONS:
+            s, t, v = np.concatenate(scores[method][name]), np.concatenate(truth[name]), np.concatenate(severity[name])
+            threshold, f1 = best_threshold(s, t)
+            result["thresholds"][method][name] = threshold
+            result["f1"][method][name] = round(f1, 4)
+            result["severity_mae"][method][name] = round(float(np.abs(s[t] - v[t]).mean()) if t.any() else 0.0, 4)
+    for name in DEGRADATIONS:
+        result["choice"][name] = "classical" if result["f1"]["classical"][name] > result["f1"]["learned"][name] + 0.01 else "learned"
+    return result
+
+
+def export_onnx(model: torch.nn.Module, path: Path) -> None:
+    dummy = torch.rand(1, 3, 64, 64)
+    torch.onnx.export(
+        model, dummy, str(path), input_names=["image"], output_names=["severity"],
+        dynamic_axes={"image": {0: "n", 2: "height", 3: "width"}, "severity": {0: "n", 2: "h", 3: "w"}},
+        opset_version=17, dynamo=False,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    train_folders, val_folders = training_folders(args)
+    items = load_items(train_folders, args.patch)
+    print(f"{len(items)} training images from {len(train_folders)} folders", flush=True)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    model = DegradationMapNet(len(DEGRADATIONS), args.width)
+    checkpoint = out / f"{NAME}.pt"
+    resumed_from = 0
+    if args.resume and checkpoint.is_file():
+        state = torch.load(checkpoint, map_location="cpu")
+        model.load_state_dict(state["model"])
+        resumed_from = int(state.get("steps_total", 0))
+    optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    log, running, start = [], 0.0, time.perf_counter()
+    for step in range(args.steps):
+        lr = args.lr * (step / 100 if step < 100 else 0.5 * (1 + math.cos(math.pi * step / args.steps)))
+        for group in optimiser.param_groups:
+            group["lr"] = max(lr, 1e-6)
+        x, target = sample_batch(items, rng, args.batch, args.patch)
+        logits = model.logits(x)
+        predicted = torch.sigmoid(logits)
+        loss = (torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
+                + torch.nn.functional.l1_loss(predicted, target))
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimiser.step()
+        running += float(loss)
+        if (step + 1) % 50 == 0:
+            log.append({"step": step + 1, "loss": round(running / 50, 5), "seconds": round(time.perf_counter() - start, 1)})
+            print(log[-1], flush=True)
+            running = 0.0
+    seconds = time.perf_counter() - start
+    model.eval()
+    calibration = calibrate(model, val_folders)
+    export_onnx(model, out / f"{NAME}.onnx")
+    steps_total = resumed_from + args.steps
+    torch.save({"model": model.state_dict(), "steps_total": steps_total, "width": args.width}, checkpoint)
+    record = {
+        "name": NAME, "cell": CELL, "names": list(DEGRADATIONS), "width": args.width, "parameters": count_parameters(model),
+        "steps": args.steps, "resumed_from_steps": resumed_from or None, "steps_total": steps_total,
+        "batch": args.batch, "patch": args.patch, "lr": args.lr, "seed": args.seed, "seconds": round(seconds, 1),
+        "device": platform.processor() or "cpu", "torch": torch.__version__, "data": [str(d) for d in args.data],
+        "train_folders": [f.name for f in train_folders], "train_images": len(items),
+        "val_folders": [f.name for f in val_folders], "calibration": calibration, "log": log,
+    }
+    (out / f"{NAME}.log.json").write_text(json.dumps(record, indent=1) + "\n")
+    config = {k: record[k] for k in ("name", "cell", "names")} | {
+        "thresholds": calibration["thresholds"], "choice": calibration["choice"], "present_label": PRESENT}
+    (out / f"{NAME}.json").write_text(json.dumps(config, indent=1) + "\n")
+    (out / f"{NAME}.md").write_text(model_card(record))
+    print(json.dumps(calibration["f1"]), flush=True)
+
+
+def model_card(record: dict) -> str:
+    c = record["calibration"]
+    rows = "\n".join(
+        f"| {n} | {c['f1']['learned'][n]:.3f} | {c['thresholds']['learned'][n]} | {c['severity_mae']['learned'][n]:.3f} "
+        f"| {c['f1']['classical'][n]:.3f} | {c['thresholds']['classical'][n]} | {c['choice'][n]} |"
+        for n in record["names"])
+    resumed = f" (fine-tuning after {record['resumed_from_steps']} earlier steps)" if record.get("resumed_from_steps") else ""
+    return f"""# perception_mapnet
+
+Perception network: `1 x 3 x H x W` RGB in [0, 1] (H, W multiples of 8) -> `1 x 8 x H/8 x W/8`
+severity per 8 x 8 cell in [0, 1], channels in the order {', '.join(record['names'])}.
+`DegradationMapNet` in `train/nets.py` (width {record['width']}, {record['parameters']:,} parameters): a
+full-resolution stem, three stride-2 stages, dilated convolutions and a global-context branch.
+
+- Data: {record['train_images']} generated images ({', '.join(record['train_folders'])}) from the clean images in
+  {', '.join(record['data'])}, made by `mosaicir bench generate` (longer side 384 px); targets are the
+  per-pixel severity labels averaged over cells.
+- Training: {record['steps']} steps{resumed} of batch {record['batch']}, {record['patch']}x{record['patch']} crops on a 16-px grid
+  (rotations, flips), AdamW lr {record['lr']} with warm-up and cosine decay, loss BCE + L1, seed {record['seed']};
+  {record['seconds']} s on {record['device']} (torch {record['torch']}).
+- Recipe: `python -m train.perception --data {' '.join(record['data'])} --steps {record['steps']} --width {record['width']} --out OUT`.
+- Calibration on a separate draw ({', '.join(record['val_folders'])}): per degradation the presence threshold of
+  maximum pixel F1 (label severity > 0.1 = present), for the network and for the classical estimators;
+  `perception_mapnet.json` keeps both and the method used by `perceive(method="auto")`.
+
+| degradation | F1 learned | threshold | severity MAE | F1 classical | threshold | used |
+| --- | --- | --- | --- | --- | --- | --- |
+{rows}
+
+Figures on held-out images are in `docs/PERCEPTION.md` (`mosaicir bench perception`).
+"""
+
+
+if __name__ == "__main__":
+    main()
