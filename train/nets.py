@@ -51,7 +51,8 @@ def count_parameters(model: nn.Module) -> int:
 
 class DegradationMapNet(nn.Module):
     """Fully-convolutional perception network: ``N x 3 x H x W`` RGB in [0, 1] (H, W multiples
-    of 8) -> ``N x D x H/8 x W/8`` severity per 8 x 8 cell in [0, 1], one channel per degradation.
+    of 8) -> ``N x 2D x H/8 x W/8`` per 8 x 8 cell, in [0, 1]: the presence probability of each of
+    the D degradations, then its severity.
 
     A full-resolution stem keeps the finest cues (noise grain, 8 x 8 JPEG block edges: the
     stride-2 stages stay in phase with the JPEG grid), three stride-2 stages reach the cell grid,
@@ -72,7 +73,7 @@ class DegradationMapNet(nn.Module):
         self.down = nn.Sequential(conv(w1, w2, 2), conv(w2, w2), conv(w2, w3, 2), conv(w3, w3), conv(w3, w4, 2))
         self.context_local = nn.Sequential(conv(w4, w4), conv(w4, w4, dilation=2), conv(w4, w4, dilation=4))
         self.context_global = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(w4, w4, 1), nn.ReLU(inplace=True), nn.Conv2d(w4, w4, 1))
-        self.head = nn.Sequential(nn.Conv2d(w4 * 2, w4, 1), nn.ReLU(inplace=True), nn.Conv2d(w4, outputs, 1))
+        self.head = nn.Sequential(nn.Conv2d(w4 * 2, w4, 1), nn.ReLU(inplace=True), nn.Conv2d(w4, 2 * outputs, 1))
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         features = self.down(self.stem(x - 0.5))

@@ -145,6 +145,7 @@ def calibrate(model: torch.nn.Module, folders: list[Path]) -> dict:
     """Per degradation and method: threshold of maximum pixel F1 on the validation folders,
     the F1 reached and the severity error where present; the method with the better F1 is chosen."""
     scores: dict[str, dict[str, list[np.ndarray]]] = {"learned": {n: [] for n in DEGRADATIONS}, "classical": {n: [] for n in DEGRADATIONS}}
+    estimates: dict[str, dict[str, list[np.ndarray]]] = {"learned": {n: [] for n in DEGRADATIONS}, "classical": {n: [] for n in DEGRADATIONS}}
     truth: dict[str, list[np.ndarray]] = {n: [] for n in DEGRADATIONS}
     severity: dict[str, list[np.ndarray]] = {n: [] for n in DEGRADATIONS}
     for folder in folders:
@@ -153,34 +154,51 @@ def calibrate(model: torch.nn.Module, folders: list[Path]) -> dict:
             height, width = (image.shape[0] // CELL) * CELL, (image.shape[1] // CELL) * CELL
             image = image[:height, :width]
             labels = load_labels(folder, entry["id"])
-            maps = {"learned": predict_cells(model, np.round(image * 255).astype(np.uint8)),
-                    "classical": classical_severity(image, classical_features(image))}
+            learned = predict_cells(model, np.round(image * 255).astype(np.uint8))
+            classical = classical_severity(image, classical_features(image))
+            count = len(DEGRADATIONS)
+            maps = {"learned": (learned[:count], learned[count:]), "classical": (classical, classical)}
             for i, name in enumerate(DEGRADATIONS):
                 label = labels.get(name, np.zeros(image.shape[:2], np.float32))[:height, :width][::4, ::4]
                 truth[name].append(label.ravel() > PRESENT)
                 severity[name].append(label.ravel())
-                for method, cells in maps.items():
-                    full = cv2.resize(cells[i], (width, height), interpolation=cv2.INTER_LINEAR)[::4, ::4]
-                    scores[method][name].append(full.ravel())
+                for method, (confidence, strength) in maps.items():
+                    up = lambda cells: cv2.resize(cells, (width, height), interpolation=cv2.INTER_LINEAR)[::4, ::4].ravel()
+                    scores[method][name].append(up(confidence[i]))
+                    estimates[method][name].append(up(strength[i]))
     result = {"thresholds": {}, "f1": {}, "severity_mae": {}, "choice": {}}
     for method in scores:
         result["thresholds"][method], result["f1"][method], result["severity_mae"][method] = {}, {}, {}
         for name in DEGRADATIONS:
             s, t, v = np.concatenate(scores[method][name]), np.concatenate(truth[name]), np.concatenate(severity[name])
+            e = np.concatenate(estimates[method][name])
             threshold, f1 = best_threshold(s, t)
             result["thresholds"][method][name] = threshold
             result["f1"][method][name] = round(f1, 4)
-            result["severity_mae"][method][name] = round(float(np.abs(s[t] - v[t]).mean()) if t.any() else 0.0, 4)
+            result["severity_mae"][method][name] = round(float(np.abs(e[t] - v[t]).mean()) if t.any() else 0.0, 4)
     for name in DEGRADATIONS:
         result["choice"][name] = "classical" if result["f1"]["classical"][name] > result["f1"]["learned"][name] + 0.01 else "learned"
     return result
 
 
+def perception_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Presence: binary cross-entropy against ``label > 0.1`` (positives weighted 2, they are the
+    rarer class); severity: L1 where the degradation is present (a small pull to 0 elsewhere)."""
+    count = target.shape[1]
+    present = (target > PRESENT).float()
+    presence = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits[:, :count], present, pos_weight=torch.full((count, 1, 1), 2.0))
+    severity = torch.sigmoid(logits[:, count:])
+    error = (severity - target).abs()
+    weight = present + 0.05 * (1 - present)
+    return presence + (error * weight).sum() / weight.sum()
+
+
 def export_onnx(model: torch.nn.Module, path: Path) -> None:
     dummy = torch.rand(1, 3, 64, 64)
     torch.onnx.export(
-        model, dummy, str(path), input_names=["image"], output_names=["severity"],
-        dynamic_axes={"image": {0: "n", 2: "height", 3: "width"}, "severity": {0: "n", 2: "h", 3: "w"}},
+        model, dummy, str(path), input_names=["image"], output_names=["maps"],
+        dynamic_axes={"image": {0: "n", 2: "height", 3: "width"}, "maps": {0: "n", 2: "h", 3: "w"}},
         opset_version=17, dynamo=False,
     )
 
@@ -210,10 +228,7 @@ def main(argv: list[str] | None = None) -> None:
         for group in optimiser.param_groups:
             group["lr"] = max(lr, 1e-6)
         x, target = sample_batch(items, rng, args.batch, args.patch)
-        logits = model.logits(x)
-        predicted = torch.sigmoid(logits)
-        loss = (torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
-                + torch.nn.functional.l1_loss(predicted, target))
+        loss = perception_loss(model.logits(x), target)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -254,8 +269,9 @@ def model_card(record: dict) -> str:
     resumed = f" (fine-tuning after {record['resumed_from_steps']} earlier steps)" if record.get("resumed_from_steps") else ""
     return f"""# perception_mapnet
 
-Perception network: `1 x 3 x H x W` RGB in [0, 1] (H, W multiples of 8) -> `1 x 8 x H/8 x W/8`
-severity per 8 x 8 cell in [0, 1], channels in the order {', '.join(record['names'])}.
+Perception network: `1 x 3 x H x W` RGB in [0, 1] (H, W multiples of 8) -> `1 x 16 x H/8 x W/8`
+per 8 x 8 cell in [0, 1]: the presence probability of each degradation, then its severity, in the
+order {', '.join(record['names'])}.
 `DegradationMapNet` in `train/nets.py` (width {record['width']}, {record['parameters']:,} parameters): a
 full-resolution stem, three stride-2 stages, dilated convolutions and a global-context branch.
 
@@ -263,7 +279,8 @@ full-resolution stem, three stride-2 stages, dilated convolutions and a global-c
   {', '.join(record['data'])}, made by `mosaicir bench generate` (longer side 384 px); targets are the
   per-pixel severity labels averaged over cells.
 - Training: {record['steps']} steps{resumed} of batch {record['batch']}, {record['patch']}x{record['patch']} crops on a 16-px grid
-  (rotations, flips), AdamW lr {record['lr']} with warm-up and cosine decay, loss BCE + L1, seed {record['seed']};
+  (rotations, flips), AdamW lr {record['lr']} with warm-up and cosine decay, loss: presence BCE (label > 0.1,
+  positives weighted 2) + severity L1 where present, seed {record['seed']};
   {record['seconds']} s on {record['device']} (torch {record['torch']}).
 - Recipe: `python -m train.perception --data {' '.join(record['data'])} --steps {record['steps']} --width {record['width']} --out OUT`.
 - Calibration on a separate draw ({', '.join(record['val_folders'])}): per degradation the presence threshold of

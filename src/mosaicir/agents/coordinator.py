@@ -146,10 +146,12 @@ class Coordinator:
         if not regions:
             return self._finish(trajectory, image, current, maps, start)
         base = current
+        # one airlight for the whole scene: every hazy region's dehazer uses the same estimate
+        hints = {"airlight": round(maps.estimates["airlight"], 4)} if "airlight" in maps.estimates else {}
         tasks = []
         for region in regions:
             box = region.crop_box(config.margin, image.shape[:2])
-            tasks.append((region, box, RegionTask(region=region.id, box=box, signature=region.signature)))
+            tasks.append((region, box, RegionTask(region=region.id, box=box, signature=region.signature, hints=hints)))
 
         def work(item) -> ExpertResult:
             region, (top, left, bottom, right), task = item
@@ -188,8 +190,8 @@ class Coordinator:
         kept, reverted = [], []
         for result in results:
             mask = by_id[result.region].mask
-            remaining_before = {n: float((before.upsample(n) * mask).sum() / max(mask.sum(), 1e-6)) for n in before.names}
-            remaining_after = {n: float((after.upsample(n) * mask).sum() / max(mask.sum(), 1e-6)) for n in after.names}
+            remaining_before = {n: float((before.upsample(n, which="expected") * mask).sum() / max(mask.sum(), 1e-6)) for n in before.names}
+            remaining_after = {n: float((after.upsample(n, which="expected") * mask).sum() / max(mask.sum(), 1e-6)) for n in after.names}
             top, left, bottom, right = result.box
             measures = artifacts(base[top:bottom, left:right], fused[top:bottom, left:right], result.mask)
             penalty = artifact_penalty(measures, list(by_id[result.region].signature))

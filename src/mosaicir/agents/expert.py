@@ -47,7 +47,8 @@ class RegionExpert:
         region = task.region
         signature = {k: task.signature[k] for k in restoration_sorted(task.signature)}
         remembered = self.memory.lookup(signature) if self.memory is not None else []
-        state = PlanState(signature=signature, remaining=list(signature), budget_left=self.budget, remembered=remembered)
+        state = PlanState(signature=signature, remaining=list(signature), budget_left=self.budget, remembered=remembered,
+                          hints=dict(task.hints))
         note = self.planner.start(signature, report)
         if remembered:
             note = (note + "; " if note else "") + "memory: " + ", ".join(c.tool for c in remembered)

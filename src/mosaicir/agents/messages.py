@@ -48,6 +48,7 @@ class RegionTask(BaseModel):
     region: int | None = Field(description="region id (None: the whole image, for global degradations)")
     box: tuple[int, int, int, int]
     signature: dict[str, float]
+    hints: dict[str, float] = Field(default_factory=dict, description="whole-image estimates shared by all regions")
 
 
 class QualityVerdict(BaseModel):

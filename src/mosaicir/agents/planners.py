@@ -43,6 +43,7 @@ class PlanState:
     deferred: set[str] = field(default_factory=set)
     budget_left: int = 12
     remembered: list[Candidate] = field(default_factory=list)
+    hints: dict[str, float] = field(default_factory=dict)  # whole-image estimates, e.g. airlight
 
     def was_rejected(self, candidate: Candidate) -> bool:
         return (candidate.degradation, candidate.tool, json.dumps(candidate.params, sort_keys=True)) in self.rejected
@@ -58,8 +59,13 @@ def preferred_tools(degradation: str) -> list[str]:
     return names
 
 
-def first_guess(degradation: str, tool: str, severity: float) -> Candidate:
+def first_guess(degradation: str, tool: str, severity: float, hints: dict[str, float] | None = None) -> Candidate:
+    """The tool's parameters for the severity, with the coordinator's whole-image estimates (e.g.
+    one airlight for every hazy region) filled into the fields of the same name."""
     params = get_tool(tool).params_for(float(severity)).model_dump(mode="json")
+    for key, value in (hints or {}).items():
+        if key in params:
+            params[key] = value
     return Candidate(degradation=degradation, tool=tool, params=params)
 
 
@@ -92,7 +98,7 @@ class PriorPlanner(Planner):
             return []
         degradation = state.remaining[0]
         severity = state.signature[degradation]
-        candidates = [first_guess(degradation, tool, severity) for tool in preferred_tools(degradation)]
+        candidates = [first_guess(degradation, tool, severity, state.hints) for tool in preferred_tools(degradation)]
         return self._remembered_first(state, degradation, candidates)
 
 
@@ -104,7 +110,7 @@ class GreedyPlanner(Planner):
         candidates = []
         for degradation in state.remaining:
             severity = state.signature[degradation]
-            options = [first_guess(degradation, tool, severity) for tool in preferred_tools(degradation)]
+            options = [first_guess(degradation, tool, severity, state.hints) for tool in preferred_tools(degradation)]
             candidates += self._remembered_first(state, degradation, options)
         return candidates
 
@@ -122,10 +128,10 @@ class SearchPlanner(Planner):
             return []
         degradation = state.remaining[0]
         severity = state.signature[degradation]
-        candidates = [first_guess(degradation, tool, severity) for tool in preferred_tools(degradation)]
+        candidates = [first_guess(degradation, tool, severity, state.hints) for tool in preferred_tools(degradation)]
         for factor in self.variations:
             for tool in preferred_tools(degradation):
-                candidates.append(first_guess(degradation, tool, min(1.0, severity * factor)))
+                candidates.append(first_guess(degradation, tool, min(1.0, severity * factor), state.hints))
         unique = list({(c.tool, json.dumps(c.params, sort_keys=True)): c for c in candidates}.values())
         return self._remembered_first(state, degradation, unique)
 

@@ -56,7 +56,7 @@ def bench_perception(data: str | os.PathLike[str], out: str | os.PathLike[str], 
             label = labels.get(name, np.zeros(shape, np.float32))
             truth = label > PRESENT
             severity = maps.upsample(name)
-            flagged = severity > maps.thresholds[name]
+            flagged = maps.upsample(name, which="confidence") > maps.thresholds[name]
             c = counts[name]
             c["tp"] += int(np.count_nonzero(truth & flagged))
             c["fp"] += int(np.count_nonzero(~truth & flagged))

@@ -54,10 +54,14 @@ class DegradationMaps:
     """Severity per degradation on a grid of cells.
 
     Attributes:
-        severity: ``float32 D x h x w`` in [0, 1], D = ``len(names)``, ``h = ceil(H / cell)``.
+        severity: ``float32 D x h x w`` in [0, 1], D = ``len(names)``, ``h = ceil(H / cell)``: how
+            strong each degradation would be where it is present.
         image_shape: ``(H, W)`` of the image the maps describe.
         cell: pixels per cell side.
-        thresholds: ``{name: t}``; a cell is flagged when its severity exceeds ``t``.
+        thresholds: ``{name: t}``; a cell is flagged when its confidence exceeds ``t``.
+        confidence: ``float32 D x h x w`` in [0, 1], how sure perception is that the degradation
+            is present (the learned network's presence probability; the classical estimators use
+            their severity). None: the severity.
         names: the degradations, in the order of the first axis (default: all eight).
         method: how the maps were made (``learned``, ``classical`` or ``auto``).
         estimates: whole-image physical estimates (see :class:`PerceptionSummary`).
@@ -67,6 +71,7 @@ class DegradationMaps:
     image_shape: tuple[int, int]
     cell: int
     thresholds: dict[str, float]
+    confidence: np.ndarray | None = None
     names: tuple[str, ...] = DEGRADATIONS
     method: str = "learned"
     estimates: dict[str, float] = field(default_factory=dict)
@@ -76,6 +81,11 @@ class DegradationMaps:
         self.severity = np.clip(np.asarray(self.severity, np.float32), 0.0, 1.0)
         if self.severity.ndim != 3 or self.severity.shape[0] != len(self.names):
             raise ValueError(f"severity must be {len(self.names)} x h x w, got {self.severity.shape}")
+        if self.confidence is None:
+            self.confidence = self.severity
+        self.confidence = np.clip(np.asarray(self.confidence, np.float32), 0.0, 1.0)
+        if self.confidence.shape != self.severity.shape:
+            raise ValueError(f"confidence {self.confidence.shape} and severity {self.severity.shape} differ")
 
     def index(self, name: str) -> int:
         if name not in self.names:
@@ -86,10 +96,22 @@ class DegradationMaps:
         """``float32 h x w`` cell severity of one degradation."""
         return self.severity[self.index(name)]
 
-    def upsample(self, name: str, shape: tuple[int, int] | None = None) -> np.ndarray:
-        """``float32 H x W`` severity at full resolution (bilinear between cell centres)."""
+    def confidence_map(self, name: str) -> np.ndarray:
+        return self.confidence[self.index(name)]
+
+    def expected_map(self, name: str) -> np.ndarray:
+        """Confidence times severity: the degradation expected in each cell (0 where surely absent)."""
+        return self.confidence_map(name) * self.map(name)
+
+    def flag_cells(self, name: str) -> np.ndarray:
+        """``bool h x w``: cells where the degradation is present."""
+        return self.confidence_map(name) > self.thresholds.get(name, 0.5)
+
+    def upsample(self, name: str, shape: tuple[int, int] | None = None, which: str = "severity") -> np.ndarray:
+        """``float32 H x W`` map at full resolution (bilinear between cell centres); ``which`` is
+        ``severity``, ``confidence`` or ``expected``."""
         height, width = shape or self.image_shape
-        cells = self.map(name)
+        cells = {"severity": self.map, "confidence": self.confidence_map, "expected": self.expected_map}[which](name)
         scale_y, scale_x = cells.shape[0] * self.cell / self.image_shape[0], cells.shape[1] * self.cell / self.image_shape[1]
         # cell grid covers ceil(H / cell) * cell pixels; crop the covered part back to H x W
         full = cv2.resize(cells, (int(round(width * scale_x)), int(round(height * scale_y))), interpolation=cv2.INTER_LINEAR)
@@ -97,7 +119,7 @@ class DegradationMaps:
 
     def flagged(self, name: str, shape: tuple[int, int] | None = None) -> np.ndarray:
         """``bool H x W``: where the degradation is present."""
-        return self.upsample(name, shape) > self.thresholds.get(name, 0.5)
+        return self.upsample(name, shape, "confidence") > self.thresholds.get(name, 0.5)
 
     def any_flagged(self, shape: tuple[int, int] | None = None) -> np.ndarray:
         result = np.zeros(shape or self.image_shape, bool)
@@ -108,19 +130,19 @@ class DegradationMaps:
     def signature(self) -> np.ndarray:
         """``float32 D x h x w``: severity where flagged, 0 elsewhere (what regions are built from)."""
         thresholds = np.array([self.thresholds.get(n, 0.5) for n in self.names], np.float32)[:, None, None]
-        return np.where(self.severity > thresholds, self.severity, 0.0).astype(np.float32)
+        return np.where(self.confidence > thresholds, self.severity, 0.0).astype(np.float32)
 
     def summary(self) -> PerceptionSummary:
         reports, present = {}, []
         for name in self.names:
             cells = self.map(name)
-            flagged = cells > self.thresholds.get(name, 0.5)
+            flagged = self.flag_cells(name)
             area = float(flagged.mean())
             is_present = area >= PRESENT_AREA
             reports[name] = DegradationReport(
                 present=is_present, area=round(area, 4),
                 mean_severity=round(float(cells[flagged].mean()) if flagged.any() else 0.0, 4),
-                max_severity=round(float(cells.max()), 4),
+                max_severity=round(float(cells[flagged].max()) if flagged.any() else 0.0, 4),
             )
             if is_present:
                 present.append(name)

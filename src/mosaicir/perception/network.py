@@ -23,7 +23,8 @@ _LOCK = threading.Lock()
 
 
 class MapNetwork:
-    """ONNX perception network: ``float32 H x W x 3`` -> ``float32 8 x ceil(H/8) x ceil(W/8)``.
+    """ONNX perception network: ``float32 H x W x 3`` -> ``float32 16 x ceil(H/8) x ceil(W/8)``:
+    the presence probability of the eight degradations, then their severity.
 
     The image is padded at the bottom and right only (edge replication), so the 8 x 8 grid of
     JPEG blocks stays in phase with the network's cells.
@@ -55,15 +56,15 @@ class MapNetwork:
             image = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
         session = self.session()
         batch = np.ascontiguousarray(image.transpose(2, 0, 1)[None], dtype=np.float32)
-        (severity,) = session.run(None, {session.get_inputs()[0].name: batch})
-        return severity[0]
+        (maps,) = session.run(None, {session.get_inputs()[0].name: batch})
+        return maps[0]
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         height, width = image.shape[:2]
         if max(height, width) <= TILE:
             return self._run(image)
         cell = self.cell
-        out = np.zeros((8, -(-height // cell), -(-width // cell)), np.float32)
+        out = np.zeros((16, -(-height // cell), -(-width // cell)), np.float32)
         weight = np.zeros(out.shape[1:], np.float32)
         step = TILE - TILE_OVERLAP
         for y in range(0, max(height - TILE_OVERLAP, 1), step):

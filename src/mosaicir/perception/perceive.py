@@ -10,8 +10,11 @@ import numpy as np
 from mosaicir.core.errors import InvalidInputError
 from mosaicir.core.image import check_image
 from mosaicir.core.names import DEGRADATIONS
+import cv2
+
 from mosaicir.perception.classical import (
-    CELL, classical_features, classical_severity, grid_shape, jpeg_severity_from_quality, quality_from_quantization,
+    CELL, classical_features, classical_severity, grid_shape, jpeg_severity_from_quality, noise_sigma_map,
+    quality_from_quantization,
 )
 from mosaicir.perception.maps import DegradationMaps
 from mosaicir.perception.network import default_network, load_calibration
@@ -48,28 +51,39 @@ def perceive(
     calibration = load_calibration()
     quality = quality_from_quantization(jpeg_quantization)
     features = None
-    if method == "learned":
-        severity = default_network()(image)
+    if method == "auto" and all(calibration["choice"][n] == "learned" for n in DEGRADATIONS):
+        method_used = "learned"
+    else:
+        method_used = method
+    count = len(DEGRADATIONS)
+    if method_used == "learned":
+        learned = default_network()(image)
+        confidence, severity = learned[:count], learned[count:]
         thresholds = dict(calibration["thresholds"]["learned"])
     else:
         features = classical_features(image)
         classical = classical_severity(image, features)
         if method == "classical":
-            severity, thresholds = classical, dict(calibration["thresholds"]["classical"])
+            confidence, severity = classical, classical.copy()
+            thresholds = dict(calibration["thresholds"]["classical"])
         else:
             choice = calibration["choice"]
-            severity = classical.copy()
+            confidence, severity = classical.copy(), classical.copy()
             if any(choice[n] == "learned" for n in DEGRADATIONS):
                 learned = default_network()(image)
                 for i, name in enumerate(DEGRADATIONS):
                     if choice[name] == "learned":
-                        severity[i] = learned[i]
+                        confidence[i], severity[i] = learned[i], learned[count + i]
             thresholds = {n: calibration["thresholds"][choice[n]][n] for n in DEGRADATIONS}
-    expected = grid_shape(image.shape[:2], CELL)
-    severity = np.ascontiguousarray(severity[:, : expected[0], : expected[1]])
+    h, w = grid_shape(image.shape[:2], CELL)
+    severity = np.ascontiguousarray(severity[:, :h, :w])
+    confidence = np.ascontiguousarray(confidence[:, :h, :w])
     if quality is not None:  # the file's own tables: exact, whole frame
-        severity[DEGRADATIONS.index("jpeg")] = jpeg_severity_from_quality(quality)
-    maps = DegradationMaps(severity=severity, image_shape=image.shape[:2], cell=CELL, thresholds=thresholds, method=method)
+        jpeg = DEGRADATIONS.index("jpeg")
+        severity[jpeg] = jpeg_severity_from_quality(quality)
+        confidence[jpeg] = 1.0 if quality < 65 else 0.0
+    maps = DegradationMaps(severity=severity, confidence=confidence, image_shape=image.shape[:2], cell=CELL,
+                           thresholds=thresholds, method=method)
     if estimates:
         maps.estimates = physical_estimates(image, maps, features, quality)
     maps.seconds = time.perf_counter() - start
@@ -78,40 +92,40 @@ def perceive(
 
 def physical_estimates(image: np.ndarray, maps: DegradationMaps, features: dict[str, np.ndarray] | None,
                        quality: int | None) -> dict[str, float]:
-    """Whole-image physical parameters, each measured where its degradation is flagged (or over
-    the whole image when it is nowhere): ``noise_sigma`` (of 255), ``jpeg_quality``,
-    ``motion_length`` (px), ``motion_angle`` (degrees), ``defocus_radius`` (px), ``airlight``."""
+    """Physical parameters of the degradations present, each measured where it is flagged:
+    ``noise_sigma`` (of 255; 0 when there is no noise), ``jpeg_quality`` (exact from the file's
+    tables, else the model inverse of the perceived severity), ``motion_length`` (px) and
+    ``motion_angle`` (degrees), ``defocus_radius`` (px), ``airlight`` (0-1)."""
     from mosaicir.tools.blur import estimate_defocus_radius, estimate_motion
     from mosaicir.tools.haze import estimate_airlight
 
-    if features is None:
-        features = classical_features(image)
+    present = set(maps.summary().present)
     out: dict[str, float] = {}
 
     def where(name: str) -> np.ndarray:
-        flagged = maps.map(name) > maps.thresholds.get(name, 0.5)
+        flagged = maps.flag_cells(name)
         return flagged if flagged.any() else np.ones_like(flagged)
 
-    out["noise_sigma"] = float(np.median(features["noise_sigma"][where("noise")]) * 255.0)
+    sigma = features["noise_sigma"] if features is not None else noise_sigma_map(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
+    out["noise_sigma"] = float(np.median(sigma[where("noise")]) * 255.0) if "noise" in present else 0.0
     if quality is not None:
         out["jpeg_quality"] = float(quality)
-    else:  # model inverse of the perceived severity (quality = 65 - 60 s)
+    elif "jpeg" in present:  # model inverse of the perceived severity (quality = 65 - 60 s)
         out["jpeg_quality"] = float(np.clip(65.0 - 60.0 * np.median(maps.map("jpeg")[where("jpeg")]), 5.0, 95.0))
-    for name in ("motion_blur", "defocus_blur"):
-        crop = _crop_around(image, maps, name)
-        if name == "motion_blur":
-            length, angle, confidence = estimate_motion(crop, max_length=30)
-            out["motion_length"], out["motion_angle"] = (length if confidence > 0.2 else 0.0), angle
-        else:
-            out["defocus_radius"] = estimate_defocus_radius(crop)
-    out["airlight"] = estimate_airlight(_crop_around(image, maps, "haze"))
+    if "motion_blur" in present:
+        length, angle, confidence = estimate_motion(_crop_around(image, maps, "motion_blur"), max_length=30)
+        out["motion_length"], out["motion_angle"] = (length if confidence > 0.2 else 0.0), angle
+    if "defocus_blur" in present:
+        out["defocus_radius"] = estimate_defocus_radius(_crop_around(image, maps, "defocus_blur"))
+    if "haze" in present:
+        out["airlight"] = estimate_airlight(_crop_around(image, maps, "haze"))
     return out
 
 
 def _crop_around(image: np.ndarray, maps: DegradationMaps, name: str, side: int = 192) -> np.ndarray:
     """A ``side``-pixel crop centred on the strongest cell of a degradation (estimators on a crop
     keep the summary fast on large images)."""
-    cells = maps.map(name)
+    cells = maps.expected_map(name)
     cy, cx = np.unravel_index(int(np.argmax(cells)), cells.shape)
     height, width = image.shape[:2]
     y = int(np.clip(cy * maps.cell + maps.cell // 2 - side // 2, 0, max(0, height - side)))

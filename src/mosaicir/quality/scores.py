@@ -34,9 +34,10 @@ def _weighted_mean(values: np.ndarray, weight: np.ndarray | None) -> float:
 
 
 def remaining_degradation(image: np.ndarray, weight: np.ndarray | None = None, method: str = "auto") -> dict[str, float]:
-    """``{degradation: mean perceived severity over the weight}`` for all eight degradations."""
+    """``{degradation: mean expected severity (confidence x severity) over the weight}`` for all
+    eight degradations."""
     maps = perceive(image, method=method, estimates=False)
-    return {name: round(_weighted_mean(maps.upsample(name), weight), 4) for name in DEGRADATIONS}
+    return {name: round(_weighted_mean(maps.upsample(name, which="expected"), weight), 4) for name in DEGRADATIONS}
 
 
 def artifacts(before: np.ndarray, after: np.ndarray, weight: np.ndarray | None = None) -> dict[str, float]:

@@ -90,7 +90,7 @@ def decompose(maps: DegradationMaps, *, exclude: tuple[str, ...] = (), min_cells
             return []
         return [Region(0, np.ones((height, width), np.float32), (0, 0, height, width), signature)]
     # flags cleaned by a 3 x 3 majority (median) filter so that speckle does not split regions
-    flagged = (np.stack([cv2.medianBlur((maps.map(n) > maps.thresholds.get(n, 0.5)).astype(np.uint8), 3) > 0 for n in names])
+    flagged = (np.stack([cv2.medianBlur(maps.flag_cells(n).astype(np.uint8), 3) > 0 for n in names])
                if names else np.zeros((0,) + maps.severity.shape[1:], bool))
     if flagged.shape[0] == 0 or not flagged.any():
         return []
@@ -171,7 +171,7 @@ def regions_from_masks(masks: np.ndarray | list[np.ndarray], maps: DegradationMa
         for name in maps.names:
             if name in exclude or not cells.any():
                 continue
-            flags = maps.map(name)[cells] > maps.thresholds.get(name, 0.5)
+            flags = maps.flag_cells(name)[cells]
             if flags.mean() > 0.3:
                 signature[name] = round(float(maps.map(name)[cells][flags].mean()), 3)
         if signature:
