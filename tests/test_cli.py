@@ -79,3 +79,28 @@ def test_degrade_command(tmp_path, astronaut, name):
     result = run("degrade", str(src), "-d", name, "-s", "0.5", "-o", str(tmp_path / "d.png"))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["params"]["severity"] == 0.5
+
+
+def test_restore_options_and_replay(tmp_path, astronaut):
+    noisy = np.clip(astronaut + np.random.default_rng(1).normal(0, 0.12, astronaut.shape), 0, 1).astype(np.float32)
+    src = save_image(tmp_path / "noisy.png", noisy)
+    out = tmp_path / "out"
+    result = run("restore", str(src), "-o", str(out), "--strategy", "global", "--planner", "greedy", "--no-memory",
+                 "--trajectory", "--report")
+    assert result.returncode == 0, result.stderr
+    config = json.loads((out / "noisy.run.json").read_text())
+    assert config["strategy"] == "global" and config["planner"] == "greedy" and config["memory"] is False
+    assert "perceived degradations" in (out / "noisy.report.html").read_text()
+    again = run("replay", str(out / "noisy.trajectory.jsonl"), str(src), "-o", str(tmp_path / "again.png"))
+    assert again.returncode == 0, again.stderr
+    np.testing.assert_array_equal(load_image(tmp_path / "again.png").image, load_image(out / "noisy.png").image)
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--strategy", "local", "strategy"), ("--planner", "gredy", "did you mean 'greedy'"), ("--perception", "magic", "perception"),
+])
+def test_restore_bad_options_are_one_line_errors(tmp_path, astronaut, option, value, message):
+    src = save_image(tmp_path / "in.png", astronaut)
+    result = run("restore", str(src), "-o", str(tmp_path / "out"), option, value)
+    assert result.returncode == 2 and message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

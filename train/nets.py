@@ -51,35 +51,44 @@ def count_parameters(model: nn.Module) -> int:
 
 class DegradationMapNet(nn.Module):
     """Fully-convolutional perception network: ``N x 3 x H x W`` RGB in [0, 1] (H, W multiples
-    of 8) -> ``N x 2D x H/8 x W/8`` per 8 x 8 cell, in [0, 1]: the presence probability of each of
+    of 32) -> ``N x 2D x H/8 x W/8`` per 8 x 8 cell, in [0, 1]: the presence probability of each of
     the D degradations, then its severity.
 
     A full-resolution stem keeps the finest cues (noise grain, 8 x 8 JPEG block edges: the
-    stride-2 stages stay in phase with the JPEG grid), three stride-2 stages reach the cell grid,
-    dilated convolutions there widen the view to about 150 px, and a global-context branch
-    brings in image-wide quantities (exposure, airlight). Batch normalisation after every
-    convolution (folded into the convolutions on export).
+    stride-2 stages stay in phase with the JPEG grid); the encoder goes down to 1/32 with a
+    global-context branch (image-wide quantities: exposure, airlight), and a top-down path (as in
+    feature pyramid networks) brings that context back to the 1/8 cell grid, so that a cell is
+    judged against its surroundings (a darkened region against its neighbours). Batch
+    normalisation after every convolution (folded into the convolutions on export).
     """
 
     def __init__(self, outputs: int = 8, width: int = 16) -> None:
         super().__init__()
-        w1, w2, w3, w4 = width, width * 3 // 2, width * 2, width * 4
+        w1, w2, w3, w4, w5 = width, width * 3 // 2, width * 2, width * 4, width * 6
 
         def conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
             return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=dilation, dilation=dilation, bias=False),
                                  nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
         self.stem = conv(3, w1)
-        self.down = nn.Sequential(conv(w1, w2, 2), conv(w2, w2), conv(w2, w3, 2), conv(w3, w3), conv(w3, w4, 2))
-        self.context_local = nn.Sequential(conv(w4, w4), conv(w4, w4, dilation=2), conv(w4, w4, dilation=4))
-        self.context_global = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(w4, w4, 1), nn.ReLU(inplace=True), nn.Conv2d(w4, w4, 1))
+        self.down8 = nn.Sequential(conv(w1, w2, 2), conv(w2, w2), conv(w2, w3, 2), conv(w3, w3), conv(w3, w4, 2))
+        self.down16 = nn.Sequential(conv(w4, w4, 2), conv(w4, w4))
+        self.down32 = nn.Sequential(conv(w4, w5, 2), conv(w5, w5, dilation=2))
+        self.context_global = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(w5, w5, 1), nn.ReLU(inplace=True), nn.Conv2d(w5, w5, 1))
+        self.lateral32 = nn.Conv2d(w5, w4, 1)
+        self.merge16 = conv(w4, w4)
+        self.merge8 = nn.Sequential(conv(w4, w4), conv(w4, w4, dilation=2))
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
         self.head = nn.Sequential(nn.Conv2d(w4 * 2, w4, 1), nn.ReLU(inplace=True), nn.Conv2d(w4, 2 * outputs, 1))
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        features = self.down(self.stem(x - 0.5))
-        local = self.context_local(features)
-        joined = torch.cat([features, local + self.context_global(local)], dim=1)
-        return self.head(joined)
+        f8 = self.down8(self.stem(x - 0.5))
+        f16 = self.down16(f8)
+        f32 = self.down32(f16)
+        f32 = f32 + self.context_global(f32)
+        t16 = self.merge16(f16 + self.up(self.lateral32(f32)))
+        t8 = self.merge8(f8 + self.up(t16))
+        return self.head(torch.cat([f8, t8], dim=1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.logits(x))

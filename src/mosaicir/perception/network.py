@@ -26,14 +26,15 @@ class MapNetwork:
     """ONNX perception network: ``float32 H x W x 3`` -> ``float32 16 x ceil(H/8) x ceil(W/8)``:
     the presence probability of the eight degradations, then their severity.
 
-    The image is padded at the bottom and right only (edge replication), so the 8 x 8 grid of
-    JPEG blocks stays in phase with the network's cells.
+    The image is padded at the bottom and right only (to a multiple of 32, by reflection), so the
+    8 x 8 grid of JPEG blocks stays in phase with the network's cells.
     """
 
     def __init__(self, model_path: str | os.PathLike[str] | None = None) -> None:
         self.model_path = Path(model_path) if model_path is not None else models_dir() / f"{MODEL_NAME}.onnx"
         self._session = None
         self.cell = 8
+        self.multiple = 32  # the network's coarsest stride
 
     def session(self):
         if self._session is None:
@@ -51,13 +52,13 @@ class MapNetwork:
 
     def _run(self, image: np.ndarray) -> np.ndarray:
         height, width = image.shape[:2]
-        pad_h, pad_w = (-height) % self.cell, (-width) % self.cell
+        pad_h, pad_w = (-height) % self.multiple, (-width) % self.multiple
         if pad_h or pad_w:
-            image = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+            image = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="reflect" if min(height, width) > 32 else "edge")
         session = self.session()
         batch = np.ascontiguousarray(image.transpose(2, 0, 1)[None], dtype=np.float32)
         (maps,) = session.run(None, {session.get_inputs()[0].name: batch})
-        return maps[0]
+        return np.ascontiguousarray(maps[0][:, : -(-height // self.cell), : -(-width // self.cell)])
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         height, width = image.shape[:2]
