@@ -54,6 +54,7 @@ def restore(
     workers: int = typer.Option(2, "--workers", min=1, help="Region experts running at once."),
     llm_url: Optional[str] = typer.Option(None, "--llm-url", help="OpenAI-compatible endpoint for --planner llm (or MOSAICIR_LLM_URL)."),
     llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Model name for --planner llm (or MOSAICIR_LLM_MODEL)."),
+    ignore: Optional[str] = typer.Option(None, "--ignore", help="Comma list of degradations perceived but not acted on (default: motion_blur,rain,low_light; 'none' acts on all)."),
     max_pixels: int = typer.Option(100_000_000, "--max-pixels", help="Refuse larger images."),
     strip_metadata: bool = typer.Option(False, "--strip-metadata", help="Do not copy ICC/EXIF to the output."),
 ) -> None:
@@ -68,8 +69,9 @@ def restore(
     from mosaicir.report.overlay import maps_overlay
 
     try:
+        options = {} if ignore is None else {"ignore": [n.strip() for n in ignore.split(",") if n.strip() and n.strip() != "none"]}
         config = RestoreConfig(strategy=strategy, planner=planner, perception=perception, seed=seed, memory=not no_memory,
-                               workers=workers, llm_url=llm_url, llm_model=llm_model)
+                               workers=workers, llm_url=llm_url, llm_model=llm_model, **options)
     except ValidationError as exc:
         error = exc.errors()[0]
         raise InvalidInputError(f"--{'-'.join(str(p) for p in error['loc'])}: {error['msg']}") from None
@@ -328,6 +330,7 @@ def bench_run_command(
     planner: str = typer.Option("prior", "--planner", help="Planner of the global and spatial strategies."),
     n: Optional[int] = typer.Option(None, "--n", min=1, help="Only the first N items."),
     memory: bool = typer.Option(False, "--memory", help="Use the memory of plans (off by default: runs stay reproducible)."),
+    ignore: Optional[str] = typer.Option(None, "--ignore", help="Comma list of degradations perceived but not acted on (default: motion_blur,rain,low_light; 'none' acts on all)."),
 ) -> None:
     """Run strategies side by side: RES/<strategy>/<id>.png, RES/results.json, RES/report.html."""
     from mosaicir.agents import RestoreConfig
@@ -335,7 +338,13 @@ def bench_run_command(
 
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     command = "mosaicir bench run " + " ".join(sys.argv[3:])
-    config = RestoreConfig(planner=planner, memory=memory)
+    from pydantic import ValidationError
+
+    try:
+        options = {} if ignore is None else {"ignore": [n.strip() for n in ignore.split(",") if n.strip() and n.strip() != "none"]}
+        config = RestoreConfig(planner=planner, memory=memory, **options)
+    except ValidationError as exc:
+        raise InvalidInputError(f"--{exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
     document = bench_run(data, out, strategies=names, config=config, n=n, command=command,
                          log=lambda line: typer.echo(line, err=True))
     typer.echo(markdown_table(document))

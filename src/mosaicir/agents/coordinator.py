@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mosaicir import __version__
 from mosaicir.agents.expert import ExpertResult, RegionExpert
@@ -29,6 +29,7 @@ from mosaicir.agents.planners import PLANNER_REGISTRY, Planner, make_planner
 from mosaicir.agents.quality import QualityAgent
 from mosaicir.core.errors import InvalidInputError
 from mosaicir.core.image import check_image
+from mosaicir.core.names import DEGRADATIONS
 from mosaicir.fusion import RegionResult, fuse
 from mosaicir.perception import DegradationMaps, perceive
 from mosaicir.quality import artifact_penalty, artifacts, quality_score
@@ -38,6 +39,9 @@ from mosaicir.trajectory import (
 )
 
 STRATEGIES: tuple[str, ...] = ("none", "global", "spatial")
+#: Degradations not acted on by default: their detectors reach a validation F1 below 0.2
+#: (docs/PERCEPTION.md), and acting on false alarms costs more than the misses (docs/BENCHMARKS.md).
+UNRELIABLE: tuple[str, ...] = ("motion_blur", "rain", "low_light")
 #: Degradations the coordinator restores on the whole frame when they cover most of it.
 GLOBAL_CANDIDATES: tuple[str, ...] = ("jpeg", "noise")
 
@@ -60,6 +64,15 @@ class RestoreConfig(BaseModel):
     min_gain: float = Field(0.02, ge=0.0, description="least quality-score gain for a step to be kept")
     llm_url: str | None = None
     llm_model: str | None = None
+    ignore: list[str] = Field(default_factory=lambda: list(UNRELIABLE), description="degradations perceived but not acted on")
+
+    @field_validator("ignore")
+    @classmethod
+    def _known_degradations(cls, names: list[str]) -> list[str]:
+        unknown = [n for n in names if n not in DEGRADATIONS]
+        if unknown:
+            raise ValueError(f"unknown degradations {unknown}; known: {', '.join(DEGRADATIONS)}")
+        return names
 
 
 @dataclass
@@ -125,6 +138,8 @@ class Coordinator:
         if config.strategy == "spatial":
             summary = maps.summary()
             for name in GLOBAL_CANDIDATES:
+                if name in config.ignore:
+                    continue
                 report = summary.degradations[name]
                 if report.present and report.area >= config.global_area:
                     global_signature[name] = report.mean_severity
@@ -138,7 +153,8 @@ class Coordinator:
                 maps = perceive(current, method=config.perception)
                 trajectory.add(perception_step(maps, current))
         if regions is None:
-            regions = decompose(maps, exclude=tuple(global_signature), whole_image=config.strategy == "global")
+            regions = decompose(maps, exclude=tuple(global_signature) + tuple(config.ignore),
+                                whole_image=config.strategy == "global")
         untouched = 1.0 - float(np.clip(sum((r.mask for r in regions), np.zeros(image.shape[:2], np.float32)), 0, 1).mean()) if regions else 1.0
         trajectory.add(RegionsStep(
             global_degradations=global_signature, untouched_area=round(untouched, 4),

@@ -12,15 +12,16 @@ from mosaicir.core.names import PHYSICAL_ORDER
 RESTORATION_ORDER: tuple[str, ...] = tuple(reversed(PHYSICAL_ORDER))
 
 #: Tools to try per degradation, best first (measured by ``mosaicir bench tools``, docs/TOOLS.md).
-#: A region flagged as under-exposed may use ``lime``, which is not a default tool because it
-#: brightens well-exposed images too.
+#: Under-exposure uses only the self-limiting ``adaptive_gamma``: ``lime`` gains more on truly dark
+#: images but brightens well-exposed content too, and perception's low-light flags are not
+#: reliable enough (docs/PERCEPTION.md) to let it loose on a region.
 TOOL_PREFERENCE: dict[str, tuple[str, ...]] = {
     "jpeg": ("dejpeg_unet", "deblock"),
     "noise": ("denoise_unet", "nl_means"),
     "low_resolution": ("sr_unet", "guided_sharpen"),
     "defocus_blur": ("wiener_defocus", "deblur_defocus_unet"),
     "motion_blur": ("deblur_motion_unet", "wiener_motion"),
-    "low_light": ("lime", "adaptive_gamma"),
+    "low_light": ("adaptive_gamma",),
     "rain": ("derain_unet", "rain_morphology"),
     "haze": ("dark_channel", "dehaze_unet"),
 }
