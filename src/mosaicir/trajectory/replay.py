@@ -41,7 +41,8 @@ def replay(trajectory: Trajectory, image: np.ndarray, *, check: bool = True) -> 
     regions_step = next((s for s in trajectory.steps if s.kind == "regions"), None)
     if regions_step is not None and regions_step.regions:
         maps = perceive(current, method=config.perception, estimates=False)
-        regions = decompose(maps, exclude=tuple(regions_step.global_degradations), whole_image=config.strategy == "global")
+        regions = decompose(maps, exclude=tuple(regions_step.global_degradations) + tuple(config.ignore),
+                            whole_image=config.strategy == "global")
         recorded = [(r.id, tuple(r.bbox)) for r in regions_step.regions]
         if check and [(r.id, tuple(r.bbox)) for r in regions] != recorded:
             raise InvalidInputError("the regions differ from the recorded ones (were they given as masks?)")
