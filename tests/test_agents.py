@@ -5,10 +5,10 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-import cv2
 import numpy as np
 import pytest
 import skimage.data
+from helpers import degrade, resized
 
 from mosaicir.agents import (
     PLANNER_REGISTRY, Candidate, Coordinator, LLMPlanner, Memory, QualityAgent, RegionExpert, RegionTask, RestoreConfig,
@@ -17,7 +17,6 @@ from mosaicir.agents import (
 from mosaicir.agents.planners import PlanState
 from mosaicir.core.errors import InvalidInputError, UnknownNameError
 from mosaicir.core.image import psnr
-from mosaicir.degrade import get_degradation
 from mosaicir.fusion import RegionResult, fuse
 from mosaicir.perception import perceive
 from mosaicir.regions import Region, decompose, regions_from_masks
@@ -26,13 +25,8 @@ from mosaicir.trajectory import STEP_ADAPTER, Trajectory, replay
 
 @pytest.fixture(scope="module")
 def scene() -> np.ndarray:
-    image = skimage.data.chelsea().astype(np.float32) / 255.0
-    return np.ascontiguousarray(cv2.resize(image, (256, 192), interpolation=cv2.INTER_AREA))
+    return resized(skimage.data.chelsea(), 256, 192)
 
-
-def degrade(image, name, severity, seed=0):
-    model = get_degradation(name)
-    return model.apply(image, model.sample(np.random.default_rng(seed), severity))
 
 
 @pytest.fixture(scope="module")

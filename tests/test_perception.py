@@ -6,15 +6,14 @@ import json
 import subprocess
 import sys
 
-import cv2
 import numpy as np
 import pytest
 import skimage.data
+from helpers import degrade, resized
 from PIL import Image
 
 from mosaicir.core.errors import InvalidInputError
 from mosaicir.core.names import DEGRADATIONS
-from mosaicir.degrade import get_degradation
 from mosaicir.io import load_image, save_image
 from mosaicir.perception import DegradationMaps, perceive
 from mosaicir.perception import network as network_module
@@ -24,13 +23,8 @@ from mosaicir.perception.classical import classical_severity, quality_from_quant
 @pytest.fixture(scope="module")
 def scene() -> np.ndarray:
     """``float32 256 x 384 x 3``: a natural image large enough for cell statistics."""
-    image = skimage.data.chelsea().astype(np.float32) / 255.0
-    return np.ascontiguousarray(cv2.resize(image, (384, 256), interpolation=cv2.INTER_AREA))
+    return resized(skimage.data.chelsea(), 384, 256)
 
-
-def degrade(image, name, severity, seed=0):
-    model = get_degradation(name)
-    return model.apply(image, model.sample(np.random.default_rng(seed), severity))
 
 
 @pytest.mark.parametrize("method", ["auto", "learned", "classical"])

@@ -5,21 +5,16 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
+from helpers import degrade, resized
 
 from mosaicir.agents import QualityAgent
-from mosaicir.degrade import get_degradation
 from mosaicir.quality import artifact_penalty, artifacts, niqe, remaining_degradation
 
 
 @pytest.fixture(scope="module")
 def scene() -> np.ndarray:
-    image = skimage.data.astronaut().astype(np.float32) / 255.0
-    return np.ascontiguousarray(cv2.resize(image, (256, 256), interpolation=cv2.INTER_AREA))
+    return resized(skimage.data.astronaut(), 256, 256)
 
-
-def degrade(image, name, severity):
-    model = get_degradation(name)
-    return model.apply(image, model.sample(np.random.default_rng(0), severity))
 
 
 @pytest.mark.parametrize("name", ["noise", "defocus_blur", "motion_blur", "low_resolution"])

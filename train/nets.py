@@ -49,6 +49,17 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def export_onnx(model: nn.Module, path, output_name: str, same_size: bool = True) -> None:
+    """Export a fully-convolutional network taking ``image`` (``N x 3 x H x W``) with dynamic batch,
+    height and width; the output keeps the input's height and width when ``same_size``."""
+    dims = ("height", "width") if same_size else (f"{output_name}_height", f"{output_name}_width")
+    torch.onnx.export(
+        model, torch.rand(1, 3, 64, 64), str(path), input_names=["image"], output_names=[output_name],
+        dynamic_axes={"image": {0: "n", 2: "height", 3: "width"}, output_name: {0: "n", 2: dims[0], 3: dims[1]}},
+        opset_version=17, dynamo=False,
+    )
+
+
 class DegradationMapNet(nn.Module):
     """Fully-convolutional perception network: ``N x 3 x H x W`` RGB in [0, 1] (H, W multiples
     of 32) -> ``N x 2D x H/8 x W/8`` per 8 x 8 cell, in [0, 1]: the presence probability of each of

@@ -33,7 +33,7 @@ from mosaicir.core.names import DEGRADATIONS
 from mosaicir.degrade.generator import generate, load_labels, load_manifest
 from mosaicir.io import load_image
 from mosaicir.perception.classical import CELL, classical_features, classical_severity
-from train.nets import DegradationMapNet, count_parameters
+from train.nets import DegradationMapNet, count_parameters, export_onnx
 
 NAME = "perception_mapnet"
 PRESENT = 0.1
@@ -213,15 +213,6 @@ def perception_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return presence + (error * weight).sum() / weight.sum()
 
 
-def export_onnx(model: torch.nn.Module, path: Path) -> None:
-    dummy = torch.rand(1, 3, 64, 64)
-    torch.onnx.export(
-        model, dummy, str(path), input_names=["image"], output_names=["maps"],
-        dynamic_axes={"image": {0: "n", 2: "height", 3: "width"}, "maps": {0: "n", 2: "h", 3: "w"}},
-        opset_version=17, dynamo=False,
-    )
-
-
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.threads:
@@ -260,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
     seconds = time.perf_counter() - start
     model.eval()
     calibration = calibrate(model, val_folders, args.max_clean_flags)
-    export_onnx(model, out / f"{NAME}.onnx")
+    export_onnx(model, out / f"{NAME}.onnx", "maps", same_size=False)
     steps_total = resumed_from + args.steps
     torch.save({"model": model.state_dict(), "steps_total": steps_total, "width": args.width}, checkpoint)
     previous_log = out / f"{NAME}.log.json"

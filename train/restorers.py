@@ -29,7 +29,7 @@ import torch
 from mosaicir.core.image import psnr
 from mosaicir.core.names import DEGRADATIONS
 from train.data import DegradationPairs, load_clean_images, worker_init
-from train.nets import RestorationUNet, count_parameters
+from train.nets import RestorationUNet, count_parameters, export_onnx
 
 #: Shipped tool name and network width per degradation.
 NETWORKS: dict[str, tuple[str, int]] = {
@@ -173,7 +173,7 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
     model.eval().cpu()
     validation = validate(model, val_images, name, args.seed)
     onnx_path = out / f"{tool}.onnx"
-    export_onnx(model, onnx_path)
+    export_onnx(model, onnx_path, "restored")
     steps_total = step + (resumed_from or 0)
     torch.save({"model": model.state_dict(), "steps_total": steps_total, "width": width}, checkpoint)
     record = {
@@ -223,16 +223,6 @@ def load_onnx_weights(model: torch.nn.Module, path: Path) -> int:
     model.load_state_dict({k: torch.from_numpy(weights[k].copy()) for k in state})
     log = path.with_suffix(".log.json")
     return int(json.loads(log.read_text()).get("steps_total") or json.loads(log.read_text())["steps"]) if log.is_file() else 0
-
-
-def export_onnx(model: torch.nn.Module, path: Path) -> None:
-    """Export with dynamic height and width (multiples of 4), input/output ``1 x 3 x H x W``."""
-    dummy = torch.rand(1, 3, 64, 64)
-    torch.onnx.export(
-        model, dummy, str(path), input_names=["image"], output_names=["restored"],
-        dynamic_axes={"image": {0: "n", 2: "height", 3: "width"}, "restored": {0: "n", 2: "height", 3: "width"}},
-        opset_version=17, dynamo=False,
-    )
 
 
 def model_card(record: dict) -> str:

@@ -33,6 +33,15 @@ def _echo_error(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
 
 
+def _report_failures(failures: list[tuple[Path, str]], total: int) -> None:
+    """After a batch: list the files that failed and exit with status 1 (nothing if none did)."""
+    if failures:
+        typer.echo(f"{len(failures)} of {total} images failed:", err=True)
+        for path, message in failures:
+            typer.echo(f"  {path}: {message}", err=True)
+        raise typer.Exit(1)
+
+
 @app.command()
 def version() -> None:
     """Print the version."""
@@ -105,11 +114,7 @@ def restore(
         except MosaicirError as exc:
             failures.append((path, str(exc)))
             _echo_error(f"{path}: {exc}" if str(path) not in str(exc) else str(exc))
-    if failures:
-        typer.echo(f"{len(failures)} of {len(paths)} images failed:", err=True)
-        for path, message in failures:
-            typer.echo(f"  {path}: {message}", err=True)
-        raise typer.Exit(1)
+    _report_failures(failures, len(paths))
 
 
 @app.command()
@@ -184,11 +189,7 @@ def analyze(
         except MosaicirError as exc:
             failures.append((path, str(exc)))
             _echo_error(str(exc))
-    if failures:
-        typer.echo(f"{len(failures)} of {len(paths)} images failed:", err=True)
-        for path, message in failures:
-            typer.echo(f"  {path}: {message}", err=True)
-        raise typer.Exit(1)
+    _report_failures(failures, len(paths))
 
 
 def _summary_text(path: Path, summary) -> str:

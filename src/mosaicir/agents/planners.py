@@ -59,6 +59,12 @@ def preferred_tools(degradation: str) -> list[str]:
     return names
 
 
+def guesses(state: PlanState, degradation: str, factor: float = 1.0) -> list[Candidate]:
+    """First guesses of every preferred tool for ``degradation`` at ``factor`` times its severity."""
+    severity = min(1.0, state.signature[degradation] * factor)
+    return [first_guess(degradation, tool, severity, state.hints) for tool in preferred_tools(degradation)]
+
+
 def first_guess(degradation: str, tool: str, severity: float, hints: dict[str, float] | None = None) -> Candidate:
     """The tool's parameters for the severity, with the coordinator's whole-image estimates (e.g.
     one airlight for every hazy region) filled into the fields of the same name."""
@@ -97,9 +103,7 @@ class PriorPlanner(Planner):
         if not state.remaining:
             return []
         degradation = state.remaining[0]
-        severity = state.signature[degradation]
-        candidates = [first_guess(degradation, tool, severity, state.hints) for tool in preferred_tools(degradation)]
-        return self._remembered_first(state, degradation, candidates)
+        return self._remembered_first(state, degradation, guesses(state, degradation))
 
 
 class GreedyPlanner(Planner):
@@ -109,9 +113,7 @@ class GreedyPlanner(Planner):
     def propose(self, state: PlanState) -> list[Candidate]:
         candidates = []
         for degradation in state.remaining:
-            severity = state.signature[degradation]
-            options = [first_guess(degradation, tool, severity, state.hints) for tool in preferred_tools(degradation)]
-            candidates += self._remembered_first(state, degradation, options)
+            candidates += self._remembered_first(state, degradation, guesses(state, degradation))
         return candidates
 
     def give_up(self, state: PlanState, degradation: str) -> None:
@@ -127,11 +129,9 @@ class SearchPlanner(Planner):
         if not state.remaining:
             return []
         degradation = state.remaining[0]
-        severity = state.signature[degradation]
-        candidates = [first_guess(degradation, tool, severity, state.hints) for tool in preferred_tools(degradation)]
+        candidates = guesses(state, degradation)
         for factor in self.variations:
-            for tool in preferred_tools(degradation):
-                candidates.append(first_guess(degradation, tool, min(1.0, severity * factor), state.hints))
+            candidates += guesses(state, degradation, factor)
         unique = list({(c.tool, json.dumps(c.params, sort_keys=True)): c for c in candidates}.values())
         return self._remembered_first(state, degradation, unique)
 
