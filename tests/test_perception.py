@@ -1,7 +1,6 @@
 """Perception: maps of the right shape and range, degradations found where they are, JPEG quality
 read from the file, the summary, the analyze command and the perception benchmark."""
 
-import io
 import json
 import subprocess
 import sys

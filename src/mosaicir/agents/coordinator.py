@@ -203,11 +203,14 @@ class Coordinator:
         before = perceive(base, method=self.config.perception, estimates=False)
         after = perceive(fused, method=self.config.perception, estimates=False)
         by_id = {r.id: r for r in regions}
+        expected_before = {n: before.upsample(n, which="expected") for n in before.names}
+        expected_after = {n: after.upsample(n, which="expected") for n in after.names}
         kept, reverted = [], []
         for result in results:
             mask = by_id[result.region].mask
-            remaining_before = {n: float((before.upsample(n, which="expected") * mask).sum() / max(mask.sum(), 1e-6)) for n in before.names}
-            remaining_after = {n: float((after.upsample(n, which="expected") * mask).sum() / max(mask.sum(), 1e-6)) for n in after.names}
+            total = max(float(mask.sum()), 1e-6)
+            remaining_before = {n: float((m * mask).sum()) / total for n, m in expected_before.items()}
+            remaining_after = {n: float((m * mask).sum()) / total for n, m in expected_after.items()}
             top, left, bottom, right = result.box
             measures = artifacts(base[top:bottom, left:right], fused[top:bottom, left:right], result.mask)
             penalty = artifact_penalty(measures, list(by_id[result.region].signature))

@@ -29,7 +29,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
-from mosaicir.agents.messages import TOOL_PREFERENCE, Candidate, restoration_sorted
+from mosaicir.agents.messages import TOOL_PREFERENCE, Candidate
 from mosaicir.core.errors import MosaicirError
 from mosaicir.core.registry import Registry
 from mosaicir.tools import TOOL_REGISTRY, get_tool, tools_for

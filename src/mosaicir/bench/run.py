@@ -54,14 +54,6 @@ def region_psnr(clean: np.ndarray, image: np.ndarray, masks: np.ndarray) -> floa
     return float(np.mean(values))
 
 
-def _apply_chain(image: np.ndarray, chain: list[tuple[str, str, float]]) -> tuple[np.ndarray, int]:
-    calls = 0
-    for degradation, tool, severity in chain:
-        image = get_tool(tool).apply(image, get_tool(tool).params_for(severity))
-        calls += 1
-    return image, calls
-
-
 def _best_chain(degraded: np.ndarray, clean: np.ndarray, weight: np.ndarray | None,
                 degradations: dict[str, float]) -> tuple[np.ndarray, int]:
     """Try every chain (per degradation: each measured tool or nothing, restoration order) and keep

@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from mosaicir.core.errors import MosaicirError
-from mosaicir.tools.learned import models_dir
+from mosaicir.tools.learned import models_dir, onnx_session
+from mosaicir.tools.tiling import feather_ramp
 
 MODEL_NAME = "perception_mapnet"
 #: Longest side processed in one pass; larger images go through in overlapping tiles.
 TILE = 1024
 TILE_OVERLAP = 128
-
-_LOCK = threading.Lock()
 
 
 class MapNetwork:
@@ -38,16 +36,7 @@ class MapNetwork:
 
     def session(self):
         if self._session is None:
-            with _LOCK:
-                if self._session is None:
-                    import onnxruntime as ort
-
-                    if not self.model_path.is_file():
-                        raise MosaicirError(f"perception weights {self.model_path} are missing; train them with train/perception.py")
-                    options = ort.SessionOptions()
-                    options.intra_op_num_threads = max(1, os.cpu_count() or 1)
-                    options.log_severity_level = 3
-                    self._session = ort.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])
+            self._session = onnx_session(self.model_path, "train/perception.py")
         return self._session
 
     def _run(self, image: np.ndarray) -> np.ndarray:
@@ -74,23 +63,12 @@ class MapNetwork:
                 cells = self._run(tile)
                 cy, cx = y // cell, x // cell
                 h, w = cells.shape[1:]
-                ramp_y = _ramp(h, TILE_OVERLAP // cell // 2, y > 0, y + TILE < height)
-                ramp_x = _ramp(w, TILE_OVERLAP // cell // 2, x > 0, x + TILE < width)
+                ramp_y = feather_ramp(h, TILE_OVERLAP // cell // 2, y == 0, y + TILE >= height)
+                ramp_x = feather_ramp(w, TILE_OVERLAP // cell // 2, x == 0, x + TILE >= width)
                 wt = ramp_y[:, None] * ramp_x[None, :]
                 out[:, cy:cy + h, cx:cx + w] += cells * wt
                 weight[cy:cy + h, cx:cx + w] += wt
         return out / np.maximum(weight, 1e-6)
-
-
-def _ramp(length: int, overlap: int, at_start: bool, at_end: bool) -> np.ndarray:
-    ramp = np.ones(length, np.float32)
-    if overlap > 0:
-        edge = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
-        if at_start:
-            ramp[:overlap] = edge
-        if at_end:
-            ramp[-overlap:] = edge[::-1]
-    return ramp
 
 
 @lru_cache(maxsize=4)

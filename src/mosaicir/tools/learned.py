@@ -6,6 +6,7 @@ overlapping, feathered tiles so that memory stays bounded.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from importlib.resources import files
@@ -20,6 +21,24 @@ from mosaicir.tools.base import Tool, ToolParams
 from mosaicir.tools.tiling import pad_to_multiple, process_tiled
 
 _SESSION_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=None)
+def _cached_session(path: str):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = max(1, os.cpu_count() or 1)
+    options.log_severity_level = 3
+    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
+def onnx_session(path: Path, recipe: str = "train/restorers.py"):
+    """The ONNX Runtime session of a weight file (one per file and process, created on first use)."""
+    if not Path(path).is_file():
+        raise MosaicirError(f"weights {path} are missing; train them with {recipe}")
+    with _SESSION_LOCK:
+        return _cached_session(str(path))
 
 
 def models_dir() -> Path:
@@ -51,17 +70,7 @@ class OnnxRestorer(Tool):
     def session(self):
         """The ONNX Runtime session, created on first use."""
         if self._session is None:
-            with _SESSION_LOCK:
-                if self._session is None:
-                    import onnxruntime as ort
-
-                    path = self.model_path
-                    if not path.is_file():
-                        raise MosaicirError(f"{self.name}: weights {path} are missing; train them with train/restorers.py")
-                    options = ort.SessionOptions()
-                    options.intra_op_num_threads = max(1, os.cpu_count() or 1)
-                    options.log_severity_level = 3
-                    self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self._session = onnx_session(self.model_path)
         return self._session
 
     def run_network(self, image: np.ndarray) -> np.ndarray:

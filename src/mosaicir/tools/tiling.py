@@ -17,7 +17,9 @@ def pad_to_multiple(image: np.ndarray, multiple: int) -> tuple[np.ndarray, tuple
     return image, (height, width)
 
 
-def _ramp(length: int, overlap: int, at_start: bool, at_end: bool) -> np.ndarray:
+def feather_ramp(length: int, overlap: int, at_start: bool, at_end: bool) -> np.ndarray:
+    """Blending weights of a tile along one axis: ramps over ``overlap`` samples on the sides that
+    are not at the image border (``at_start`` / ``at_end``: the tile touches that border)."""
     weights = np.ones(length, np.float32)
     if overlap > 0:
         ramp = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
@@ -53,8 +55,8 @@ def process_tiled(
         for x in origins(width):
             y1, x1 = min(y + tile, height), min(x + tile, width)
             result = fn(image[y:y1, x:x1])
-            wy = _ramp(y1 - y, overlap, y == 0, y1 == height)
-            wx = _ramp(x1 - x, overlap, x == 0, x1 == width)
+            wy = feather_ramp(y1 - y, overlap, y == 0, y1 == height)
+            wx = feather_ramp(x1 - x, overlap, x == 0, x1 == width)
             w = (wy[:, None] * wx[None, :])[:, :, None]
             out[y:y1, x:x1] += result * w
             weight[y:y1, x:x1] += w
