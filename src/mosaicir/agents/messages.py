@@ -20,7 +20,7 @@ TOOL_PREFERENCE: dict[str, tuple[str, ...]] = {
     "noise": ("denoise_unet", "nl_means"),
     "low_resolution": ("sr_unet", "guided_sharpen"),
     "defocus_blur": ("wiener_defocus", "deblur_defocus_unet"),
-    "motion_blur": ("deblur_motion_unet", "wiener_motion"),
+    "motion_blur": ("deconv_motion", "deblur_motion_unet", "wiener_motion"),
     "low_light": ("adaptive_gamma",),
     "rain": ("derain_unet", "rain_morphology"),
     "haze": ("dark_channel", "dehaze_unet"),

@@ -204,7 +204,7 @@ def whole_image_estimates(image: np.ndarray, jpeg_quality: int | None = None) ->
     """Physical parameters of the whole image: ``noise_sigma`` (of 255), ``jpeg_quality``
     (read from the file, else from blockiness), ``motion_length`` (px) and ``motion_angle``
     (degrees), ``defocus_radius`` (px), ``airlight`` (0-1)."""
-    from mosaicir.tools.blur import estimate_defocus_radius, estimate_motion
+    from mosaicir.tools.blur import MOTION_MIN_LENGTH, estimate_defocus_radius, estimate_motion
     from mosaicir.tools.haze import estimate_airlight
     from mosaicir.tools.jpeg import blockiness
     from mosaicir.tools.noise import estimate_noise_sigma
@@ -212,7 +212,7 @@ def whole_image_estimates(image: np.ndarray, jpeg_quality: int | None = None) ->
     length, angle, confidence = estimate_motion(image)
     estimates = {
         "noise_sigma": estimate_noise_sigma(image) * 255.0,
-        "motion_length": length if confidence > 0.3 else 0.0,
+        "motion_length": length if confidence > 0 and length >= MOTION_MIN_LENGTH else 0.0,
         "motion_angle": angle,
         "defocus_radius": estimate_defocus_radius(image),
         "airlight": estimate_airlight(image),

@@ -96,7 +96,7 @@ def physical_estimates(image: np.ndarray, maps: DegradationMaps, features: dict[
     ``noise_sigma`` (of 255; 0 when there is no noise), ``jpeg_quality`` (exact from the file's
     tables, else the model inverse of the perceived severity), ``motion_length`` (px) and
     ``motion_angle`` (degrees), ``defocus_radius`` (px), ``airlight`` (0-1)."""
-    from mosaicir.tools.blur import estimate_defocus_radius, estimate_motion
+    from mosaicir.tools.blur import MOTION_MIN_LENGTH, estimate_defocus_radius, estimate_motion
     from mosaicir.tools.haze import estimate_airlight
 
     present = set(maps.summary().present)
@@ -114,7 +114,7 @@ def physical_estimates(image: np.ndarray, maps: DegradationMaps, features: dict[
         out["jpeg_quality"] = float(np.clip(65.0 - 60.0 * np.median(maps.map("jpeg")[where("jpeg")]), 5.0, 95.0))
     if "motion_blur" in present:
         length, angle, confidence = estimate_motion(_crop_around(image, maps, "motion_blur"), max_length=30)
-        out["motion_length"], out["motion_angle"] = (length if confidence > 0.2 else 0.0), angle
+        out["motion_length"], out["motion_angle"] = (length if confidence > 0 and length >= MOTION_MIN_LENGTH else 0.0), angle
     if "defocus_blur" in present:
         out["defocus_radius"] = estimate_defocus_radius(_crop_around(image, maps, "defocus_blur"))
     if "haze" in present:

@@ -5,7 +5,7 @@ plug in through the ``mosaicir.tools`` entry-point group.
 """
 
 from mosaicir.tools.base import TOOL_REGISTRY, Tool, ToolParams, get_tool, register_tool, tools_for
-from mosaicir.tools.blur import DeblurDefocusNet, DeblurMotionNet, WienerDefocus, WienerMotion
+from mosaicir.tools.blur import DeblurDefocusNet, DeblurMotionNet, DeconvMotion, WienerDefocus, WienerMotion
 from mosaicir.tools.haze import DarkChannelDehaze, DehazeNet
 from mosaicir.tools.jpeg import Deblock, DejpegNet
 from mosaicir.tools.learned import OnnxRestorer, onnx_tool
@@ -16,7 +16,7 @@ from mosaicir.tools.resolution import GuidedSharpen, SuperResolutionNet
 
 for _tool in (
     NLMeans, DenoiseNet,
-    WienerMotion, DeblurMotionNet, WienerDefocus, DeblurDefocusNet,
+    DeconvMotion, WienerMotion, DeblurMotionNet, WienerDefocus, DeblurDefocusNet,
     DarkChannelDehaze, DehazeNet,
     RainMorphology, DerainNet,
     AdaptiveGamma, Lime, EnhanceNet,

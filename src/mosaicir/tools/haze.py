@@ -36,6 +36,7 @@ class DarkChannelParams(ToolParams):
     t_min: float = Field(0.1, ge=0.02, le=0.6, description="lower bound of the transmission")
     airlight: float = Field(0.0, ge=0.0, le=1.0, description="atmospheric light; 0 = estimate")
     radius: int = Field(40, ge=4, le=120, description="guided-filter radius, px")
+    veil_window: int = Field(61, ge=0, le=301, description="window of the veil bound, px (0: no bound)")
 
 
 class DarkChannelDehaze(Tool):
@@ -58,6 +59,12 @@ class DarkChannelDehaze(Tool):
         if evidence <= 0.0:
             return image
         transmission = 1.0 - params.omega * evidence * dark_channel(image / airlight)
+        if params.veil_window:
+            # the veil A (1 - t) lifts every pixel, so it cannot exceed the darkest pixel nearby:
+            # a bright wall or sky next to shadows is not haze
+            window = np.ones((params.veil_window, params.veil_window), np.uint8)
+            floor = cv2.blur(cv2.erode(dark, window), (params.veil_window, params.veil_window))
+            transmission = np.maximum(transmission, 1.0 - floor / airlight)
         transmission = cv2.ximgproc.guidedFilter(luminance(image), transmission.astype(np.float32), params.radius, 1e-3)
         t = np.clip(transmission, params.t_min, 1.0)[:, :, None]
         return (image - airlight) / t + airlight
