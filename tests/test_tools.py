@@ -17,6 +17,7 @@ from mosaicir.core.registry import Registry
 from mosaicir.degrade import get_degradation
 from mosaicir.tools import TOOL_REGISTRY, Tool, get_tool, tools_for
 from mosaicir.tools.tiling import process_tiled
+from helpers import resized
 
 TOOLS = TOOL_REGISTRY.names()
 #: Minimum PSNR gain (dB) at severity 0.5 on the fixture, per degradation.
@@ -120,3 +121,39 @@ def test_tools_list_cli():
     assert result.returncode == 0, result.stderr
     names = {entry["name"] for entry in json.loads(result.stdout)}
     assert names == set(TOOLS)
+
+
+@pytest.mark.parametrize("length,angle", [(12.5, 30.0), (18.0, 120.0)])
+def test_spectral_motion_estimate(length, angle):
+    from mosaicir.degrade.kernels import convolve, motion_kernel
+    from mosaicir.tools.blur import MOTION_MIN_LENGTH, estimate_motion
+
+    sharp = (cv2.resize(skimage.data.astronaut(), (256, 256), interpolation=cv2.INTER_AREA) / 255.0).astype(np.float32)
+    blurred = convolve(sharp, motion_kernel(length, angle, 0.4 * length))
+    got_length, got_angle, confidence = estimate_motion(blurred)
+    assert abs((got_angle - angle + 90) % 180 - 90) < 10, got_angle
+    assert abs(got_length - length) <= 0.25 * length and confidence > 0, got_length
+    assert estimate_motion(sharp)[0] < MOTION_MIN_LENGTH  # a sharp photograph reads as (almost) no motion
+
+
+def test_tv_deconvolution_beats_wiener_with_the_true_kernel(fixture_image):
+    from mosaicir.degrade.kernels import convolve, motion_kernel
+    from mosaicir.tools.blur import tv_deconvolve, wiener_deconvolve
+
+    kernel = motion_kernel(11.0, 60.0, 4.4)
+    blurred = np.round(convolve(fixture_image, kernel) * 255) / 255  # 8-bit, as stored
+    tv = psnr(fixture_image, np.clip(tv_deconvolve(blurred, kernel), 0, 1))
+    wiener = psnr(fixture_image, np.clip(wiener_deconvolve(blurred, kernel, 0.02), 0, 1))
+    assert tv > wiener > psnr(fixture_image, blurred), (tv, wiener)
+
+
+def test_dehaze_veil_bound_spares_bright_clean_content():
+    # bright, washed-out bands (a white wall, an overcast sky) between bands of ordinary content
+    # with shadows: no veil can lift the bright bands more than the shadows next to them
+    scene = resized(skimage.data.coffee(), 192, 192)
+    bands = (np.arange(192) // 24) % 3 != 0
+    scene[:, bands] = scene[:, bands] * 0.35 + 0.6
+    tool = get_tool("dark_channel")
+    bounded = psnr(scene, tool.apply(scene, {"veil_window": 61}))
+    unbounded = psnr(scene, tool.apply(scene, {"veil_window": 0}))
+    assert bounded > unbounded + 3.0, (bounded, unbounded)

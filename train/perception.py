@@ -51,6 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=6)
     parser.add_argument("--patch", type=int, default=192, help="crop side, multiple of 32")
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--clean-share", type=float, default=0.0,
+                        help="share of crops drawn from images without degradation (0: as they come)")
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
@@ -103,11 +105,18 @@ def load_items(folders: list[Path], min_side: int) -> list[tuple[np.ndarray, np.
     return items
 
 
-def sample_batch(items, rng: np.random.Generator, batch: int, patch: int) -> tuple[torch.Tensor, torch.Tensor]:
+def sample_batch(items, rng: np.random.Generator, batch: int, patch: int, clean: list[int] | None = None,
+                 clean_share: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch of random crops; with ``clean_share`` > 0, that share of the crops comes from the
+    images indexed by ``clean`` (no degradation: the false alarms they teach against are what
+    harms restoration)."""
     images, targets = [], []
     cells = patch // CELL
     for _ in range(batch):
-        pixels, target = items[int(rng.integers(len(items)))]
+        if clean and rng.random() < clean_share:
+            pixels, target = items[clean[int(rng.integers(len(clean)))]]
+        else:
+            pixels, target = items[int(rng.integers(len(items)))]
         # offsets on a 16-px grid keep the JPEG 8x8 (and 16x16 chroma) blocks in phase
         y = 16 * int(rng.integers(0, (pixels.shape[0] - patch) // 16 + 1))
         x = 16 * int(rng.integers(0, (pixels.shape[1] - patch) // 16 + 1))
@@ -221,7 +230,8 @@ def main(argv: list[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     train_folders, val_folders = training_folders(args)
     items = load_items(train_folders, args.patch)
-    print(f"{len(items)} training images from {len(train_folders)} folders", flush=True)
+    clean = [i for i, (_, target) in enumerate(items) if float(target.max()) <= 0.0]
+    print(f"{len(items)} training images ({len(clean)} without degradation) from {len(train_folders)} folders", flush=True)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     model = DegradationMapNet(len(DEGRADATIONS), args.width)
@@ -237,7 +247,7 @@ def main(argv: list[str] | None = None) -> None:
         lr = args.lr * (step / 100 if step < 100 else 0.5 * (1 + math.cos(math.pi * step / args.steps)))
         for group in optimiser.param_groups:
             group["lr"] = max(lr, 1e-6)
-        x, target = sample_batch(items, rng, args.batch, args.patch)
+        x, target = sample_batch(items, rng, args.batch, args.patch, clean, args.clean_share)
         loss = perception_loss(model.logits(x), target)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
@@ -266,7 +276,7 @@ def main(argv: list[str] | None = None) -> None:
     record = {
         "name": NAME, "cell": CELL, "names": list(DEGRADATIONS), "width": args.width, "parameters": count_parameters(model),
         "steps": args.steps, "resumed_from_steps": resumed_from or None, "steps_total": steps_total,
-        "batch": args.batch, "patch": args.patch, "lr": args.lr, "seed": args.seed, "seconds": round(seconds, 1),
+        "batch": args.batch, "patch": args.patch, "lr": args.lr, "clean_share": args.clean_share, "seed": args.seed, "seconds": round(seconds, 1),
         "device": platform.processor() or "cpu", "torch": torch.__version__, "data": [str(d) for d in args.data],
         "train_folders": [f.name for f in train_folders], "train_images": len(items),
         "val_folders": [f.name for f in val_folders], "calibration": calibration, "log": log,
@@ -304,10 +314,11 @@ full-resolution stem, three stride-2 stages, dilated convolutions and a global-c
   {', '.join(record['data'])}, made by `mosaicir bench generate` (longer side 384 px); targets are the
   per-pixel severity labels averaged over cells.
 - Training: {record['steps']} steps{resumed} of batch {record['batch']}, {record['patch']}x{record['patch']} crops on a 16-px grid
-  (rotations, flips), AdamW lr {record['lr']} with warm-up and cosine decay, loss: presence BCE (label > 0.1,
+  (rotations, flips; a share {record.get('clean_share', 0.0)} of them from images without degradation),
+  AdamW lr {record['lr']} with warm-up and cosine decay, loss: presence BCE (label > 0.1,
   positives weighted 2) + severity L1 where present, seed {record['seed']};
   {record['seconds']} s on {record['device']} (torch {record['torch']}).
-- Recipe: `python -m train.perception --data {' '.join(record['data'])} --steps {record['steps']} --batch {record['batch']} --patch {record['patch']} --width {record['width']} --max-clean-flags {record.get('max_clean_flags', 1.0)} --out OUT`
+- Recipe: `python -m train.perception --data {' '.join(record['data'])} --steps {record['steps']} --batch {record['batch']} --patch {record['patch']} --width {record['width']} --clean-share {record.get('clean_share', 0.0)} --max-clean-flags {record.get('max_clean_flags', 1.0)} --out OUT`
   (`--steps 0 --resume --max-clean-flags X` re-calibrates a trained network).
 - Calibration on a separate draw ({', '.join(record['val_folders'])}): per degradation the presence threshold of
   maximum pixel F1 (label severity > 0.1 = present; `--max-clean-flags` can cap the share of clean pixels a
