@@ -61,6 +61,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="processes generating the data")
     parser.add_argument("--max-clean-flags", type=float, default=MAX_CLEAN_FLAGS,
                         help="most pixels of clean validation images a threshold may flag, per degradation (1: no limit)")
+    parser.add_argument("--min-precision", type=float, default=0.0,
+                        help="lowest validation precision a threshold may have (flags the agents act on should be right more often than not)")
     return parser.parse_args(argv)
 
 
@@ -137,9 +139,10 @@ MAX_CLEAN_FLAGS = 1.0
 
 
 def best_threshold(scores: np.ndarray, truth: np.ndarray, clean_scores: np.ndarray | None = None,
-                   max_clean_flags: float = MAX_CLEAN_FLAGS) -> tuple[float, float]:
+                   max_clean_flags: float = MAX_CLEAN_FLAGS, min_precision: float = 0.0) -> tuple[float, float]:
     """Threshold in [0.02, 0.98] that maximises F1 of ``scores > t`` against ``truth``, among those
-    flagging at most ``max_clean_flags`` of the pixels of clean images (``clean_scores``)."""
+    flagging at most ``max_clean_flags`` of the pixels of clean images (``clean_scores``) and
+    reaching a precision of at least ``min_precision``."""
     best = (0.98, 0.0)
     positives = truth.sum()
     for t in np.arange(0.02, 0.985, 0.01):
@@ -148,6 +151,8 @@ def best_threshold(scores: np.ndarray, truth: np.ndarray, clean_scores: np.ndarr
         predicted = scores > t
         tp = np.logical_and(predicted, truth).sum()
         precision = tp / max(predicted.sum(), 1)
+        if precision < min_precision:
+            continue
         recall = tp / max(positives, 1)
         f1 = 2 * precision * recall / max(precision + recall, 1e-9)
         if f1 > best[1]:
@@ -164,7 +169,8 @@ def predict_cells(model: torch.nn.Module, pixels: np.ndarray) -> np.ndarray:
     return model(x)[0].numpy()[:, : height // CELL, : width // CELL]
 
 
-def calibrate(model: torch.nn.Module, folders: list[Path], max_clean_flags: float = MAX_CLEAN_FLAGS) -> dict:
+def calibrate(model: torch.nn.Module, folders: list[Path], max_clean_flags: float = MAX_CLEAN_FLAGS,
+              min_precision: float = 0.0) -> dict:
     """Per degradation and method: threshold of maximum pixel F1 on the validation folders,
     the F1 reached and the severity error where present; the method with the better F1 is chosen."""
     scores: dict[str, dict[str, list[np.ndarray]]] = {"learned": {n: [] for n in DEGRADATIONS}, "classical": {n: [] for n in DEGRADATIONS}}
@@ -200,7 +206,7 @@ def calibrate(model: torch.nn.Module, folders: list[Path], max_clean_flags: floa
             s, t, v = np.concatenate(scores[method][name]), np.concatenate(truth[name]), np.concatenate(severity[name])
             e = np.concatenate(estimates[method][name])
             clean = np.concatenate(clean_scores[method][name]) if clean_scores[method][name] else None
-            threshold, f1 = best_threshold(s, t, clean, max_clean_flags)
+            threshold, f1 = best_threshold(s, t, clean, max_clean_flags, min_precision)
             result["thresholds"][method][name] = threshold
             result["f1"][method][name] = round(f1, 4)
             result["severity_mae"][method][name] = round(float(np.abs(e[t] - v[t]).mean()) if t.any() else 0.0, 4)
@@ -260,7 +266,7 @@ def main(argv: list[str] | None = None) -> None:
             running = 0.0
     seconds = time.perf_counter() - start
     model.eval()
-    calibration = calibrate(model, val_folders, args.max_clean_flags)
+    calibration = calibrate(model, val_folders, args.max_clean_flags, args.min_precision)
     export_onnx(model, out / f"{NAME}.onnx", "maps", same_size=False)
     steps_total = resumed_from + args.steps
     torch.save({"model": model.state_dict(), "steps_total": steps_total, "width": args.width}, checkpoint)
@@ -270,17 +276,26 @@ def main(argv: list[str] | None = None) -> None:
         record["calibration"] = calibration
         record["val_folders"] = [f.name for f in val_folders]
         record["max_clean_flags"] = args.max_clean_flags
+        record["min_precision"] = args.min_precision
         _write_outputs(out, record)
         print(json.dumps(calibration["f1"]), flush=True)
         return
+    first_stage = None
+    if resumed_from and (out / f"{NAME}.log.json").is_file():
+        previous = json.loads((out / f"{NAME}.log.json").read_text())
+        first_stage = previous.get("first_stage") or {
+            "seconds": previous.get("seconds"),
+            "recipe": (f"--steps {previous.get('steps')} --batch {previous.get('batch')} --patch {previous.get('patch')} "
+                       f"--width {previous.get('width')} --lr {previous.get('lr')} --clean-share {previous.get('clean_share', 0.0)}")}
     record = {
+        "first_stage": first_stage,
         "name": NAME, "cell": CELL, "names": list(DEGRADATIONS), "width": args.width, "parameters": count_parameters(model),
         "steps": args.steps, "resumed_from_steps": resumed_from or None, "steps_total": steps_total,
         "batch": args.batch, "patch": args.patch, "lr": args.lr, "clean_share": args.clean_share, "seed": args.seed, "seconds": round(seconds, 1),
         "device": platform.processor() or "cpu", "torch": torch.__version__, "data": [str(d) for d in args.data],
         "train_folders": [f.name for f in train_folders], "train_images": len(items),
         "val_folders": [f.name for f in val_folders], "calibration": calibration, "log": log,
-        "max_clean_flags": args.max_clean_flags,
+        "max_clean_flags": args.max_clean_flags, "min_precision": args.min_precision,
     }
     _write_outputs(out, record)
     print(json.dumps(calibration["f1"]), flush=True)
@@ -302,6 +317,9 @@ def model_card(record: dict) -> str:
         f"| {c['f1']['classical'][n]:.3f} | {c['thresholds']['classical'][n]} | {c['choice'][n]} |"
         for n in record["names"])
     resumed = f" (fine-tuning after {record['resumed_from_steps']} earlier steps)" if record.get("resumed_from_steps") else ""
+    first = record.get("first_stage")
+    resumed_recipe = (f", starting from the checkpoint of a first run: `{first['recipe']}` ({first['seconds']} s)"
+                      if first else "")
     return f"""# perception_mapnet
 
 Perception network: `1 x 3 x H x W` RGB in [0, 1] (H, W multiples of 8) -> `1 x 16 x H/8 x W/8`
@@ -318,11 +336,12 @@ full-resolution stem, three stride-2 stages, dilated convolutions and a global-c
   AdamW lr {record['lr']} with warm-up and cosine decay, loss: presence BCE (label > 0.1,
   positives weighted 2) + severity L1 where present, seed {record['seed']};
   {record['seconds']} s on {record['device']} (torch {record['torch']}).
-- Recipe: `python -m train.perception --data {' '.join(record['data'])} --steps {record['steps']} --batch {record['batch']} --patch {record['patch']} --width {record['width']} --clean-share {record.get('clean_share', 0.0)} --max-clean-flags {record.get('max_clean_flags', 1.0)} --out OUT`
+- Recipe: `python -m train.perception --data {' '.join(record['data'])} --steps {record['steps']} --batch {record['batch']} --patch {record['patch']} --width {record['width']} --lr {record['lr']} --clean-share {record.get('clean_share', 0.0)} --max-clean-flags {record.get('max_clean_flags', 1.0)} --min-precision {record.get('min_precision', 0.0)} --out OUT{' --resume' if record.get('resumed_from_steps') else ''}`{resumed_recipe}
   (`--steps 0 --resume --max-clean-flags X` re-calibrates a trained network).
 - Calibration on a separate draw ({', '.join(record['val_folders'])}): per degradation the presence threshold of
-  maximum pixel F1 (label severity > 0.1 = present; `--max-clean-flags` can cap the share of clean pixels a
-  threshold flags), for the network and for the classical estimators;
+  maximum pixel F1 (label severity > 0.1 = present; `--max-clean-flags` caps the share of clean pixels a
+  threshold flags, `--min-precision` sets the lowest precision it may have), for the network and for the
+  classical estimators;
   `perception_mapnet.json` keeps both and the method used by `perceive(method="auto")`.
 
 | degradation | F1 learned | threshold | severity MAE | F1 classical | threshold | used |
