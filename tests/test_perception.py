@@ -111,6 +111,24 @@ def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "mosaicir", *args], capture_output=True, text=True, timeout=300)
 
 
+def test_summary_whole_image_threshold():
+    # haze just under the cell threshold over a tenth of the image: no cell is flagged, but the
+    # whole-image decision, with its own (lower) threshold, calls it present
+    from mosaicir.perception.maps import DegradationMaps
+
+    confidence = np.zeros((8, 10, 10), np.float32)
+    haze = DEGRADATIONS.index("haze")
+    confidence[haze, :1] = 0.55
+    thresholds = {n: 0.6 for n in DEGRADATIONS}
+    maps = DegradationMaps(severity=confidence.copy(), confidence=confidence, image_shape=(80, 80), cell=8, thresholds=thresholds)
+    assert maps.summary().present == [] and not maps.flag_cells("haze").any()
+    maps.image_thresholds = {"haze": 0.5}
+    summary = maps.summary()
+    assert summary.present == ["haze"] and summary.degradations["haze"].area == 0.0
+    maps.image_thresholds = {"haze": 0.58}
+    assert maps.summary().present == []
+
+
 def test_analyze_command(tmp_path, scene):
     path = save_image(tmp_path / "rainy.png", degrade(scene, "rain", 0.8))
     (tmp_path / "broken.png").write_bytes(b"\x89PNG broken")

@@ -72,6 +72,7 @@ def training_folders(args: argparse.Namespace) -> tuple[list[Path], list[Path]]:
     plan = [("mosaic", 100 + args.seed + i, None) for i in range(args.mosaic_sets)]
     plan += [("clean", 100 + args.seed, None)] + [(g, 100 + args.seed, args.mio_n) for g in ("mio-a", "mio-b", "mio-c")]
     val_plan = [("mosaic", 200 + args.seed, None), ("clean", 200 + args.seed, None)]
+    val_plan += [(g, 200 + args.seed, max(1, args.mio_n // 2)) for g in ("mio-a", "mio-b", "mio-c")]
     folders: dict[str, list[Path]] = {"train": [], "val": []}
     for split, entries in (("train", plan), ("val", val_plan)):
         for suite, seed, n in entries:
@@ -178,7 +179,7 @@ def calibrate(model: torch.nn.Module, folders: list[Path], max_clean_flags: floa
     clean_scores: dict[str, dict[str, list[np.ndarray]]] = {"learned": {n: [] for n in DEGRADATIONS}, "classical": {n: [] for n in DEGRADATIONS}}
     truth: dict[str, list[np.ndarray]] = {n: [] for n in DEGRADATIONS}
     severity: dict[str, list[np.ndarray]] = {n: [] for n in DEGRADATIONS}
-    for folder in folders:
+    for folder in [f for f in folders if load_manifest(f).get("suite") in ("mosaic", "clean")]:
         clean_folder = load_manifest(folder).get("suite") == "clean"
         for entry in load_manifest(folder)["items"]:
             image = load_image(folder / "degraded" / f"{entry['id']}.png").image
@@ -212,7 +213,55 @@ def calibrate(model: torch.nn.Module, folders: list[Path], max_clean_flags: floa
             result["severity_mae"][method][name] = round(float(np.abs(e[t] - v[t]).mean()) if t.any() else 0.0, 4)
     for name in DEGRADATIONS:
         result["choice"][name] = "classical" if result["f1"]["classical"][name] > result["f1"]["learned"][name] + 0.01 else "learned"
+    result["image_thresholds"], result["image_f1"] = calibrate_summary(model, folders, result["thresholds"]["learned"])
     return result
+
+
+#: Most clean validation images on which the whole-image decision may call one degradation present.
+SUMMARY_MAX_CLEAN = 0.02
+
+
+def calibrate_summary(model: torch.nn.Module, folders: list[Path], cell_thresholds: dict[str, float],
+                      max_clean: float = SUMMARY_MAX_CLEAN) -> tuple[dict[str, float], dict[str, float]]:
+    """Whole-image thresholds of the summary: a degradation is present in an image when
+    ``PRESENT_AREA`` of its cells exceed the threshold, i.e. when the ``1 - PRESENT_AREA`` quantile of
+    its cell confidence does. Per degradation, the threshold (at most the cell threshold) of maximum
+    image-level F1 over all validation folders (an image is positive when the degradation covers
+    ``PRESENT_AREA`` of it in the labels, negative when it is absent), among those calling it present
+    in at most ``max_clean`` of the clean images. Returns ``(thresholds, f1)``."""
+    from mosaicir.perception.maps import PRESENT_AREA
+
+    scores: dict[str, list[float]] = {n: [] for n in DEGRADATIONS}
+    truth: dict[str, list[int]] = {n: [] for n in DEGRADATIONS}
+    clean_scores: dict[str, list[float]] = {n: [] for n in DEGRADATIONS}
+    for folder in folders:
+        clean_folder = load_manifest(folder).get("suite") == "clean"
+        for entry in load_manifest(folder)["items"]:
+            image = load_image(folder / "degraded" / f"{entry['id']}.png").image
+            height, width = (image.shape[0] // CELL) * CELL, (image.shape[1] // CELL) * CELL
+            cells = predict_cells(model, np.round(image[:height, :width] * 255).astype(np.uint8))
+            labels = load_labels(folder, entry["id"])
+            for i, name in enumerate(DEGRADATIONS):
+                score = float(np.quantile(cells[i], 1.0 - PRESENT_AREA))
+                if clean_folder:
+                    clean_scores[name].append(score)
+                label = labels.get(name)
+                area = float((label > PRESENT).mean()) if label is not None else 0.0
+                if label is None or area >= PRESENT_AREA:
+                    scores[name].append(score)
+                    truth[name].append(int(area >= PRESENT_AREA))
+    thresholds, f1s = {}, {}
+    for name in DEGRADATIONS:
+        s, t, c = np.array(scores[name]), np.array(truth[name], bool), np.array(clean_scores[name])
+        f1 = lambda threshold: 2 * np.logical_and(s > threshold, t).sum() / max((s > threshold).sum() + t.sum(), 1)
+        best = (cell_thresholds[name], float(f1(cell_thresholds[name])))  # the cell threshold if none does better
+        for threshold in np.arange(0.02, cell_thresholds[name] + 1e-9, 0.01):
+            if c.size and (c > threshold).mean() > max_clean:
+                continue
+            if f1(threshold) > best[1]:
+                best = (round(float(threshold), 2), float(f1(threshold)))
+        thresholds[name], f1s[name] = best[0], round(best[1], 4)
+    return thresholds, f1s
 
 
 def perception_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -305,16 +354,19 @@ def _write_outputs(out: Path, record: dict) -> None:
     calibration = record["calibration"]
     (out / f"{NAME}.log.json").write_text(json.dumps(record, indent=1) + "\n")
     config = {k: record[k] for k in ("name", "cell", "names")} | {
-        "thresholds": calibration["thresholds"], "choice": calibration["choice"], "present_label": PRESENT}
+        "thresholds": calibration["thresholds"], "choice": calibration["choice"],
+        "image_thresholds": calibration.get("image_thresholds", {}), "present_label": PRESENT}
     (out / f"{NAME}.json").write_text(json.dumps(config, indent=1) + "\n")
     (out / f"{NAME}.md").write_text(model_card(record))
 
 
 def model_card(record: dict) -> str:
     c = record["calibration"]
+    image_t, image_f1 = c.get("image_thresholds", {}), c.get("image_f1", {})
     rows = "\n".join(
         f"| {n} | {c['f1']['learned'][n]:.3f} | {c['thresholds']['learned'][n]} | {c['severity_mae']['learned'][n]:.3f} "
-        f"| {c['f1']['classical'][n]:.3f} | {c['thresholds']['classical'][n]} | {c['choice'][n]} |"
+        f"| {c['f1']['classical'][n]:.3f} | {c['thresholds']['classical'][n]} | {c['choice'][n]} "
+        f"| {image_t.get(n, '-')} | {image_f1.get(n, '-')} |"
         for n in record["names"])
     resumed = f" (fine-tuning after {record['resumed_from_steps']} earlier steps)" if record.get("resumed_from_steps") else ""
     first = record.get("first_stage")
@@ -342,10 +394,12 @@ full-resolution stem, three stride-2 stages, dilated convolutions and a global-c
   maximum pixel F1 (label severity > 0.1 = present; `--max-clean-flags` caps the share of clean pixels a
   threshold flags, `--min-precision` sets the lowest precision it may have), for the network and for the
   classical estimators;
-  `perception_mapnet.json` keeps both and the method used by `perceive(method="auto")`.
+  `perception_mapnet.json` keeps both and the method used by `perceive(method="auto")`. The whole-image
+  summary also calls a degradation present when 4% of the cells exceed its image threshold, chosen for
+  image-level F1 on the same draw plus `mio-a/b/c` draws (at most 2% of the clean images called degraded).
 
-| degradation | F1 learned | threshold | severity MAE | F1 classical | threshold | used |
-| --- | --- | --- | --- | --- | --- | --- |
+| degradation | F1 learned | threshold | severity MAE | F1 classical | threshold | used | image threshold | image F1 |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
 {rows}
 
 Figures on held-out images are in `docs/PERCEPTION.md` (`mosaicir bench perception`).

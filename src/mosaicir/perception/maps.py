@@ -65,6 +65,9 @@ class DegradationMaps:
         names: the degradations, in the order of the first axis (default: all eight).
         method: how the maps were made (``learned``, ``classical`` or ``auto``).
         estimates: whole-image physical estimates (see :class:`PerceptionSummary`).
+        image_thresholds: ``{name: t}`` of the whole-image decision: the summary also calls a
+            degradation present when ``PRESENT_AREA`` of the cells exceed ``t`` (calibrated per image,
+            usually below the cell threshold: a whole image gives more evidence than one cell).
     """
 
     severity: np.ndarray
@@ -76,6 +79,7 @@ class DegradationMaps:
     method: str = "learned"
     estimates: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    image_thresholds: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.severity = np.clip(np.asarray(self.severity, np.float32), 0.0, 1.0)
@@ -139,6 +143,8 @@ class DegradationMaps:
             flagged = self.flag_cells(name)
             area = float(flagged.mean())
             is_present = area >= PRESENT_AREA
+            if not is_present and name in self.image_thresholds:
+                is_present = float((self.confidence_map(name) > self.image_thresholds[name]).mean()) >= PRESENT_AREA
             reports[name] = DegradationReport(
                 present=is_present, area=round(area, 4),
                 mean_severity=round(float(cells[flagged].mean()) if flagged.any() else 0.0, 4),

@@ -82,8 +82,10 @@ def perceive(
         jpeg = DEGRADATIONS.index("jpeg")
         severity[jpeg] = jpeg_severity_from_quality(quality)
         confidence[jpeg] = 1.0 if quality < 65 else 0.0
+    image_thresholds = {n: t for n, t in calibration.get("image_thresholds", {}).items()
+                        if method_used == "learned" or calibration["choice"].get(n) == "learned" and method != "classical"}
     maps = DegradationMaps(severity=severity, confidence=confidence, image_shape=image.shape[:2], cell=CELL,
-                           thresholds=thresholds, method=method)
+                           thresholds=thresholds, method=method, image_thresholds=image_thresholds)
     if estimates:
         maps.estimates = physical_estimates(image, maps, features, quality)
     maps.seconds = time.perf_counter() - start
