@@ -155,5 +155,7 @@ def test_bench_perception_writes_the_document(tmp_path):
         assert key in document
     assert set(document["per_degradation"]) == set(DEGRADATIONS)
     row = document["per_degradation"]["noise"]
-    assert {"precision", "recall", "f1", "severity_mae"} <= set(row)
+    assert {"precision", "recall", "f1", "severity_mae", "false_alarm_rate"} <= set(row)
     assert 0.0 <= document["false_alarm_rate"] <= 1.0
+    # no single degradation's false alarms exceed those of all of them together
+    assert all(r["false_alarm_rate"] <= document["false_alarm_rate"] + 1e-9 for r in document["per_degradation"].values())

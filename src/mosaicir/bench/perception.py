@@ -4,12 +4,12 @@ Per degradation, at pixel level, "present" means label severity > 0.1; a predict
 where its severity exceeds the threshold calibrated on training data (``perception_mapnet.json``,
 never on the benchmark folder). Writes ``RES/perception.json``::
 
-    {"per_degradation": {name: {"precision", "recall", "f1", "severity_mae", "support"}},
+    {"per_degradation": {name: {"precision", "recall", "f1", "severity_mae", "support", "false_alarm_rate"}},
      "macro_f1", "severity_mae", "false_alarm_rate", "seconds_per_megapixel",
      "summary_recall", "items", "method", "data"}
 
 ``false_alarm_rate``: share of the pixels without any degradation in the labels that the
-prediction flags with one or more. ``summary_recall``: share of images whose whole-image summary
+prediction flags with one or more (per degradation: with that one). ``summary_recall``: share of images whose whole-image summary
 names every degradation applied to them. ``severity_mae``: mean absolute severity error where the
 degradation is present; the top-level figures are means over the degradations present in the
 folder.
@@ -38,7 +38,7 @@ def bench_perception(data: str | os.PathLike[str], out: str | os.PathLike[str], 
     """Run the benchmark on a generated folder; returns the document written to ``out/perception.json``."""
     folder, out_dir = Path(data), Path(out)
     manifest = load_manifest(folder)
-    counts = {n: {"tp": 0, "fp": 0, "fn": 0, "abs_error": 0.0} for n in DEGRADATIONS}
+    counts = {n: {"tp": 0, "fp": 0, "fn": 0, "abs_error": 0.0, "false_alarms": 0} for n in DEGRADATIONS}
     clean_pixels = clean_flagged = 0
     seconds = megapixels = 0.0
     named_all = 0
@@ -52,6 +52,7 @@ def bench_perception(data: str | os.PathLike[str], out: str | os.PathLike[str], 
         shape = image.shape[:2]
         any_label = np.zeros(shape, bool)
         any_flag = np.zeros(shape, bool)
+        flags = {}
         for name in DEGRADATIONS:
             label = labels.get(name, np.zeros(shape, np.float32))
             truth = label > PRESENT
@@ -64,8 +65,11 @@ def bench_perception(data: str | os.PathLike[str], out: str | os.PathLike[str], 
             c["abs_error"] += float(np.abs(severity[truth] - label[truth]).sum())
             any_label |= truth
             any_flag |= flagged
+            flags[name] = flagged
         clean_pixels += int(np.count_nonzero(~any_label))
         clean_flagged += int(np.count_nonzero(~any_label & any_flag))
+        for name, flagged in flags.items():
+            counts[name]["false_alarms"] += int(np.count_nonzero(~any_label & flagged))
         applied = {d["name"] for r in entry["regions"] for d in r["degradations"]} | {d["name"] for d in entry["global_degradations"]}
         summary = maps.summary()
         missed = sorted(applied - set(summary.present))
@@ -81,7 +85,7 @@ def bench_perception(data: str | os.PathLike[str], out: str | os.PathLike[str], 
         per_degradation[name] = {
             "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
             "severity_mae": round(c["abs_error"] / support, 4) if support else None, "support": support,
-            "false_positive_pixels": c["fp"],
+            "false_positive_pixels": c["fp"], "false_alarm_rate": round(c["false_alarms"] / max(clean_pixels, 1), 4),
         }
     present = [n for n in DEGRADATIONS if per_degradation[n]["support"] > 0]
     result = {
@@ -104,14 +108,15 @@ def markdown_table(result: dict) -> str:
     """Markdown table of one perception run."""
     lines = [f"`{result['command']}`" if result.get("command") else "", "",
              f"Suite `{result['suite']}`, {result['items']} images, method `{result['method']}`.", "",
-             "| degradation | precision | recall | F1 | severity MAE | pixels present |",
-             "| --- | --- | --- | --- | --- | --- |"]
+             "| degradation | precision | recall | F1 | severity MAE | pixels present | false alarms |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for name, row in result["per_degradation"].items():
+        alarms = f"{100 * row['false_alarm_rate']:.1f}%" if "false_alarm_rate" in row else "-"
         if row["support"]:
             lines.append(f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | "
-                         f"{row['severity_mae']:.3f} | {row['support']:,} |")
+                         f"{row['severity_mae']:.3f} | {row['support']:,} | {alarms} |")
         else:
-            lines.append(f"| {name} | - | - | - | - | 0 ({row['false_positive_pixels']:,} flagged) |")
+            lines.append(f"| {name} | - | - | - | - | 0 ({row['false_positive_pixels']:,} flagged) | {alarms} |")
     macro = f"{result['macro_f1']:.3f}" if result["macro_f1"] is not None else "-"
     mae = f"{result['severity_mae']:.3f}" if result["severity_mae"] is not None else "-"
     lines += ["", f"Macro F1 {macro}, severity MAE {mae}, false-alarm rate {result['false_alarm_rate']:.3f}, "

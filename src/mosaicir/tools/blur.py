@@ -216,7 +216,7 @@ class WienerMotion(Tool):
     name = "wiener_motion"
     targets = ("motion_blur",)
     Params = WienerMotionParams
-    seconds_per_megapixel = 0.45
+    seconds_per_megapixel = 0.2
 
     def _apply(self, image, params):
         length, angle = params.length, params.angle
@@ -243,7 +243,7 @@ class DeconvMotion(Tool):
     name = "deconv_motion"
     targets = ("motion_blur",)
     Params = DeconvMotionParams
-    seconds_per_megapixel = 1.4
+    seconds_per_megapixel = 1.3
 
     def _apply(self, image, params):
         length, angle = params.length, params.angle
