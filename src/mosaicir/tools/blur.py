@@ -10,6 +10,8 @@ a disk of radius r having the spread of a Gaussian of sigma r / 2.
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 import scipy.fft
@@ -75,7 +77,12 @@ def _motion_profile_power(length: float, ratio: float = 0.4) -> np.ndarray:
 
 
 _LENGTHS = np.arange(2.0, 48.5, 0.5)
-_PROFILE_TABLE: np.ndarray | None = None
+
+
+@functools.lru_cache(maxsize=1)
+def _profile_table() -> np.ndarray:
+    """``len(_LENGTHS) x bands``: kernel power of every candidate length (computed once)."""
+    return np.stack([_motion_profile_power(length) for length in _LENGTHS])
 
 
 def _polar_spectrum(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -112,9 +119,6 @@ def estimate_motion(image: np.ndarray, max_length: int = 40) -> tuple[float, flo
     kernel rings far more than under-estimating it. Angle in [0, 180) counter-clockwise from +x;
     confidence in [0, 1] falls with the misfit of the spectral model (0 when it does not hold).
     """
-    global _PROFILE_TABLE
-    if _PROFILE_TABLE is None:
-        _PROFILE_TABLE = np.stack([_motion_profile_power(length) for length in _LENGTHS])
     grey = luminance(image)
     if min(grey.shape) < 32:
         return 0.0, 0.0, 0.0
@@ -128,7 +132,7 @@ def estimate_motion(image: np.ndarray, max_length: int = 40) -> tuple[float, flo
     valid = (_BAND_CENTRES < 2.4) & (across > 4 * floor)
     if valid.sum() < 6:
         return 0.0, angle, 0.0
-    predicted = _PROFILE_TABLE * (across - floor)[None, :] + floor
+    predicted = _profile_table() * (across - floor)[None, :] + floor
     misfit = ((np.log(along[None, valid]) - np.log(predicted[:, valid])) ** 2).mean(axis=1)
     misfit[_LENGTHS > max_length] = np.inf
     best = int(np.flatnonzero(misfit <= 1.15 * misfit.min())[0])
