@@ -125,6 +125,7 @@ def test_summary_whole_image_threshold():
     maps.image_thresholds = {"haze": 0.5}
     summary = maps.summary()
     assert summary.present == ["haze"] and summary.degradations["haze"].area == 0.0
+    assert summary.degradations["haze"].basis == "image" and summary.degradations["haze"].mean_severity == pytest.approx(0.55)
     maps.image_thresholds = {"haze": 0.58}
     assert maps.summary().present == []
 

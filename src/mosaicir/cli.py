@@ -198,8 +198,9 @@ def _summary_text(path: Path, summary) -> str:
         lines.append("  no degradation found")
     for name in summary.present:
         report = summary.degradations[name]
-        lines.append(f"  {name:<15} {100 * report.area:5.1f}% of the image, severity mean {report.mean_severity:.2f}, "
-                     f"max {report.max_severity:.2f}")
+        where = (f"{100 * report.area:5.1f}% of the image" if report.basis == "cells"
+                 else "whole image (weak evidence spread over it)")
+        lines.append(f"  {name:<15} {where}, severity mean {report.mean_severity:.2f}, max {report.max_severity:.2f}")
     shown = {"noise": ("noise_sigma", "noise sigma {:.1f}/255"), "jpeg": ("jpeg_quality", "JPEG quality ~{:.0f}"),
              "motion_blur": ("motion_length", "motion {:.0f} px"), "defocus_blur": ("defocus_radius", "defocus radius {:.1f} px"),
              "haze": ("airlight", "airlight {:.2f}")}

@@ -233,8 +233,11 @@ def _report(maps: DegradationMaps) -> str:
     summary = maps.summary()
     if not summary.present:
         return "no degradation found"
-    parts = [f"{n}: {100 * summary.degradations[n].area:.0f}% of the image, severity {summary.degradations[n].mean_severity:.2f}"
-             for n in restoration_sorted(summary.present)]
+    parts = []
+    for name in restoration_sorted(summary.present):
+        report = summary.degradations[name]
+        where = f"{100 * report.area:.0f}% of the image" if report.basis == "cells" else "weak, over the whole image"
+        parts.append(f"{name}: {where}, severity {report.mean_severity:.2f}")
     return "; ".join(parts)
 
 

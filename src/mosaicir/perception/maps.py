@@ -10,6 +10,7 @@ the whole-image report (present degradations, mean and max severity, estimates).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -31,6 +32,8 @@ class DegradationReport(BaseModel):
     area: float = Field(ge=0.0, le=1.0, description="share of the image flagged")
     mean_severity: float = Field(ge=0.0, le=1.0, description="mean severity where flagged (0 if nowhere)")
     max_severity: float = Field(ge=0.0, le=1.0)
+    basis: Literal["cells", "image"] = Field(
+        "cells", description="how presence was decided: flagged cells, or the whole-image threshold")
 
 
 class PerceptionSummary(BaseModel):
@@ -142,13 +145,15 @@ class DegradationMaps:
             cells = self.map(name)
             flagged = self.flag_cells(name)
             area = float(flagged.mean())
-            is_present = area >= PRESENT_AREA
+            is_present, basis, evidence = area >= PRESENT_AREA, "cells", flagged
             if not is_present and name in self.image_thresholds:
-                is_present = float((self.confidence_map(name) > self.image_thresholds[name]).mean()) >= PRESENT_AREA
+                above = self.confidence_map(name) > self.image_thresholds[name]
+                if float(above.mean()) >= PRESENT_AREA:  # area stays the share of flagged cells
+                    is_present, basis, evidence = True, "image", above
             reports[name] = DegradationReport(
-                present=is_present, area=round(area, 4),
-                mean_severity=round(float(cells[flagged].mean()) if flagged.any() else 0.0, 4),
-                max_severity=round(float(cells[flagged].max()) if flagged.any() else 0.0, 4),
+                present=is_present, area=round(area, 4), basis=basis,
+                mean_severity=round(float(cells[evidence].mean()) if evidence.any() else 0.0, 4),
+                max_severity=round(float(cells[evidence].max()) if evidence.any() else 0.0, 4),
             )
             if is_present:
                 present.append(name)
