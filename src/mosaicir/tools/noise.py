@@ -50,3 +50,22 @@ class DenoiseNet(OnnxRestorer):
     targets = ("noise",)
     model_file = "denoise_unet.onnx"
     seconds_per_megapixel = 0.34
+
+
+class DenoiseNetEnsemble(DenoiseNet):
+    """``denoise_unet`` averaged over the eight flips and quarter turns of its input (geometric
+    self-ensemble): a little more accurate, eight times slower, so never chosen by default."""
+
+    name = "denoise_unet_x8"
+    default = False
+    seconds_per_megapixel = 2.7
+
+    def run_network(self, image: np.ndarray) -> np.ndarray:
+        total = np.zeros_like(image)
+        for turns in range(4):
+            for flip in (False, True):
+                view = np.rot90(image[:, ::-1] if flip else image, turns)
+                restored = np.rot90(super().run_network(np.ascontiguousarray(view)), -turns)
+                total += restored[:, ::-1] if flip else restored
+        return total / np.float32(8.0)
+
