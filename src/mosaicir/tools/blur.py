@@ -208,9 +208,25 @@ def estimate_defocus_radius(image: np.ndarray, reblur_sigma: float = 1.0) -> flo
     return float(np.clip(2.0 * np.median(sigma) - DEFOCUS_BIAS_PX, 0.0, 12.0))
 
 
-class WienerMotionParams(ToolParams):
+class MotionKernelParams(ToolParams):
     length: float = Field(0.0, ge=0.0, le=48.0, description="motion length in px; 0 = estimate")
     angle: float = Field(0.0, ge=0.0, le=180.0, description="motion angle in degrees (used when length > 0)")
+
+
+def motion_kernel_for(image: np.ndarray, params: MotionKernelParams) -> np.ndarray | None:
+    """The motion kernel given by ``params``, or estimated from ``image`` when ``params.length`` is
+    0; None when there is no clear motion (deconvolving with a guessed kernel only rings)."""
+    length, angle = params.length, params.angle
+    if length <= 0:
+        length, angle, confidence = estimate_motion(image, max_length=30)
+        if confidence <= 0 or length < MOTION_MIN_LENGTH:
+            return None
+    if length < 2:
+        return None
+    return motion_kernel(length, angle, 0.4 * length)
+
+
+class WienerMotionParams(MotionKernelParams):
     balance: float = Field(0.02, ge=1e-4, le=0.5, description="regularisation weight")
 
 
@@ -223,19 +239,11 @@ class WienerMotion(Tool):
     seconds_per_megapixel = 0.2
 
     def _apply(self, image, params):
-        length, angle = params.length, params.angle
-        if length <= 0:
-            length, angle, confidence = estimate_motion(image, max_length=30)
-            if confidence <= 0 or length < MOTION_MIN_LENGTH:
-                return image  # no clear motion: deconvolving with a guessed kernel only rings
-        if length < 2:
-            return image
-        return wiener_deconvolve(image, motion_kernel(length, angle, 0.4 * length), params.balance)
+        kernel = motion_kernel_for(image, params)
+        return image if kernel is None else wiener_deconvolve(image, kernel, params.balance)
 
 
-class DeconvMotionParams(ToolParams):
-    length: float = Field(0.0, ge=0.0, le=48.0, description="motion length in px; 0 = estimate")
-    angle: float = Field(0.0, ge=0.0, le=180.0, description="motion angle in degrees (used when length > 0)")
+class DeconvMotionParams(MotionKernelParams):
     weight: float = Field(3e-4, ge=1e-5, le=1e-2, description="total-variation weight (larger: flatter, less ringing)")
     iterations: int = Field(8, ge=1, le=16, description="half-quadratic splitting steps")
 
@@ -250,14 +258,8 @@ class DeconvMotion(Tool):
     seconds_per_megapixel = 1.3
 
     def _apply(self, image, params):
-        length, angle = params.length, params.angle
-        if length <= 0:
-            length, angle, confidence = estimate_motion(image, max_length=30)
-            if confidence <= 0 or length < MOTION_MIN_LENGTH:
-                return image
-        if length < 2:
-            return image
-        return tv_deconvolve(image, motion_kernel(length, angle, 0.4 * length), params.weight, params.iterations)
+        kernel = motion_kernel_for(image, params)
+        return image if kernel is None else tv_deconvolve(image, kernel, params.weight, params.iterations)
 
 
 class WienerDefocusParams(ToolParams):
