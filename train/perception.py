@@ -170,6 +170,24 @@ def predict_cells(model: torch.nn.Module, pixels: np.ndarray) -> np.ndarray:
     return model(x)[0].numpy()[:, : height // CELL, : width // CELL]
 
 
+def validation_items(model: torch.nn.Module, folders: list[Path], predictions: dict[tuple[str, str], np.ndarray] | None = None):
+    """Per item of the folders: ``(clean folder?, image cut to whole cells, labels, network cells)``;
+    ``predictions`` keeps the network's cells by ``(folder, id)`` so that a second pass reuses them."""
+    for folder in folders:
+        manifest = load_manifest(folder)
+        for entry in manifest["items"]:
+            image = load_image(folder / "degraded" / f"{entry['id']}.png").image
+            height, width = (image.shape[0] // CELL) * CELL, (image.shape[1] // CELL) * CELL
+            image = image[:height, :width]
+            key = (str(folder), entry["id"])
+            cells = predictions.get(key) if predictions is not None else None
+            if cells is None:
+                cells = predict_cells(model, np.round(image * 255).astype(np.uint8))
+                if predictions is not None:
+                    predictions[key] = cells
+            yield manifest.get("suite") == "clean", image, load_labels(folder, entry["id"]), cells
+
+
 def calibrate(model: torch.nn.Module, folders: list[Path], max_clean_flags: float = MAX_CLEAN_FLAGS,
               min_precision: float = 0.0) -> dict:
     """Per degradation and method: threshold of maximum pixel F1 on the validation folders,
@@ -179,27 +197,23 @@ def calibrate(model: torch.nn.Module, folders: list[Path], max_clean_flags: floa
     clean_scores: dict[str, dict[str, list[np.ndarray]]] = {"learned": {n: [] for n in DEGRADATIONS}, "classical": {n: [] for n in DEGRADATIONS}}
     truth: dict[str, list[np.ndarray]] = {n: [] for n in DEGRADATIONS}
     severity: dict[str, list[np.ndarray]] = {n: [] for n in DEGRADATIONS}
-    for folder in [f for f in folders if load_manifest(f).get("suite") in ("mosaic", "clean")]:
-        clean_folder = load_manifest(folder).get("suite") == "clean"
-        for entry in load_manifest(folder)["items"]:
-            image = load_image(folder / "degraded" / f"{entry['id']}.png").image
-            height, width = (image.shape[0] // CELL) * CELL, (image.shape[1] // CELL) * CELL
-            image = image[:height, :width]
-            labels = load_labels(folder, entry["id"])
-            learned = predict_cells(model, np.round(image * 255).astype(np.uint8))
-            classical = classical_severity(image, classical_features(image))
-            count = len(DEGRADATIONS)
-            maps = {"learned": (learned[:count], learned[count:]), "classical": (classical, classical)}
-            for i, name in enumerate(DEGRADATIONS):
-                label = labels.get(name, np.zeros(image.shape[:2], np.float32))[:height, :width][::4, ::4]
-                truth[name].append(label.ravel() > PRESENT)
-                severity[name].append(label.ravel())
-                for method, (confidence, strength) in maps.items():
-                    up = lambda cells: cv2.resize(cells, (width, height), interpolation=cv2.INTER_LINEAR)[::4, ::4].ravel()
-                    scores[method][name].append(up(confidence[i]))
-                    estimates[method][name].append(up(strength[i]))
-                    if clean_folder:
-                        clean_scores[method][name].append(up(confidence[i]))
+    predictions: dict[tuple[str, str], np.ndarray] = {}
+    pixel_folders = [f for f in folders if load_manifest(f).get("suite") in ("mosaic", "clean")]
+    for clean_folder, image, labels, learned in validation_items(model, pixel_folders, predictions):
+        height, width = image.shape[:2]
+        classical = classical_severity(image, classical_features(image))
+        count = len(DEGRADATIONS)
+        maps = {"learned": (learned[:count], learned[count:]), "classical": (classical, classical)}
+        for i, name in enumerate(DEGRADATIONS):
+            label = labels.get(name, np.zeros(image.shape[:2], np.float32))[:height, :width][::4, ::4]
+            truth[name].append(label.ravel() > PRESENT)
+            severity[name].append(label.ravel())
+            for method, (confidence, strength) in maps.items():
+                up = lambda cells: cv2.resize(cells, (width, height), interpolation=cv2.INTER_LINEAR)[::4, ::4].ravel()
+                scores[method][name].append(up(confidence[i]))
+                estimates[method][name].append(up(strength[i]))
+                if clean_folder:
+                    clean_scores[method][name].append(up(confidence[i]))
     result = {"thresholds": {}, "f1": {}, "severity_mae": {}, "choice": {}}
     for method in scores:
         result["thresholds"][method], result["f1"][method], result["severity_mae"][method] = {}, {}, {}
@@ -213,7 +227,8 @@ def calibrate(model: torch.nn.Module, folders: list[Path], max_clean_flags: floa
             result["severity_mae"][method][name] = round(float(np.abs(e[t] - v[t]).mean()) if t.any() else 0.0, 4)
     for name in DEGRADATIONS:
         result["choice"][name] = "classical" if result["f1"]["classical"][name] > result["f1"]["learned"][name] + 0.01 else "learned"
-    result["image_thresholds"], result["image_f1"] = calibrate_summary(model, folders, result["thresholds"]["learned"])
+    result["image_thresholds"], result["image_f1"] = calibrate_summary(model, folders, result["thresholds"]["learned"],
+                                                                        predictions=predictions)
     return result
 
 
@@ -222,7 +237,8 @@ SUMMARY_MAX_CLEAN = 0.02
 
 
 def calibrate_summary(model: torch.nn.Module, folders: list[Path], cell_thresholds: dict[str, float],
-                      max_clean: float = SUMMARY_MAX_CLEAN) -> tuple[dict[str, float], dict[str, float]]:
+                      max_clean: float = SUMMARY_MAX_CLEAN,
+                      predictions: dict[tuple[str, str], np.ndarray] | None = None) -> tuple[dict[str, float], dict[str, float]]:
     """Whole-image thresholds of the summary: a degradation is present in an image when
     ``PRESENT_AREA`` of its cells exceed the threshold, i.e. when the ``1 - PRESENT_AREA`` quantile of
     its cell confidence does. Per degradation, the threshold (at most the cell threshold) of maximum
@@ -234,22 +250,16 @@ def calibrate_summary(model: torch.nn.Module, folders: list[Path], cell_threshol
     scores: dict[str, list[float]] = {n: [] for n in DEGRADATIONS}
     truth: dict[str, list[int]] = {n: [] for n in DEGRADATIONS}
     clean_scores: dict[str, list[float]] = {n: [] for n in DEGRADATIONS}
-    for folder in folders:
-        clean_folder = load_manifest(folder).get("suite") == "clean"
-        for entry in load_manifest(folder)["items"]:
-            image = load_image(folder / "degraded" / f"{entry['id']}.png").image
-            height, width = (image.shape[0] // CELL) * CELL, (image.shape[1] // CELL) * CELL
-            cells = predict_cells(model, np.round(image[:height, :width] * 255).astype(np.uint8))
-            labels = load_labels(folder, entry["id"])
-            for i, name in enumerate(DEGRADATIONS):
-                score = float(np.quantile(cells[i], 1.0 - PRESENT_AREA))
-                if clean_folder:
-                    clean_scores[name].append(score)
-                label = labels.get(name)
-                area = float((label > PRESENT).mean()) if label is not None else 0.0
-                if label is None or area >= PRESENT_AREA:
-                    scores[name].append(score)
-                    truth[name].append(int(area >= PRESENT_AREA))
+    for clean_folder, _, labels, cells in validation_items(model, folders, predictions):
+        for i, name in enumerate(DEGRADATIONS):
+            score = float(np.quantile(cells[i], 1.0 - PRESENT_AREA))
+            if clean_folder:
+                clean_scores[name].append(score)
+            label = labels.get(name)
+            area = float((label > PRESENT).mean()) if label is not None else 0.0
+            if label is None or area >= PRESENT_AREA:
+                scores[name].append(score)
+                truth[name].append(int(area >= PRESENT_AREA))
     thresholds, f1s = {}, {}
     for name in DEGRADATIONS:
         s, t, c = np.array(scores[name]), np.array(truth[name], bool), np.array(clean_scores[name])
