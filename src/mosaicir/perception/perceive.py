@@ -60,19 +60,22 @@ def perceive(
         learned = default_network()(image)
         confidence, severity = learned[:count], learned[count:]
         thresholds = dict(calibration["thresholds"]["learned"])
+        from_network = set(DEGRADATIONS)
     else:
         features = classical_features(image)
         classical = classical_severity(image, features)
         if method == "classical":
             confidence, severity = classical, classical.copy()
             thresholds = dict(calibration["thresholds"]["classical"])
+            from_network = set()
         else:
             choice = calibration["choice"]
+            from_network = {n for n in DEGRADATIONS if choice[n] == "learned"}
             confidence, severity = classical.copy(), classical.copy()
-            if any(choice[n] == "learned" for n in DEGRADATIONS):
+            if from_network:
                 learned = default_network()(image)
                 for i, name in enumerate(DEGRADATIONS):
-                    if choice[name] == "learned":
+                    if name in from_network:
                         confidence[i], severity[i] = learned[i], learned[count + i]
             thresholds = {n: calibration["thresholds"][choice[n]][n] for n in DEGRADATIONS}
     h, w = grid_shape(image.shape[:2], CELL)
@@ -82,8 +85,8 @@ def perceive(
         jpeg = DEGRADATIONS.index("jpeg")
         severity[jpeg] = jpeg_severity_from_quality(quality)
         confidence[jpeg] = 1.0 if quality < 65 else 0.0
-    image_thresholds = {n: t for n, t in calibration.get("image_thresholds", {}).items()
-                        if method_used == "learned" or calibration["choice"].get(n) == "learned" and method != "classical"}
+    # the whole-image thresholds are calibrated on the network's confidence
+    image_thresholds = {n: t for n, t in calibration.get("image_thresholds", {}).items() if n in from_network}
     maps = DegradationMaps(severity=severity, confidence=confidence, image_shape=image.shape[:2], cell=CELL,
                            thresholds=thresholds, method=method, image_thresholds=image_thresholds)
     if estimates:
