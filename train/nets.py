@@ -35,14 +35,53 @@ class RestorationUNet(nn.Module):
         self.dec1 = _block(w1 * 2, w1)
         self.head = nn.Conv2d(w1, 3, 3, padding=1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """``N x width x H x W`` features of the last decoder level."""
         e1 = self.enc1(x)
         e2 = self.enc2(self.down(e1))
         e3 = self.enc3(self.down(e2))
         e3 = e3 + self.context(e3)
         d2 = self.dec2(torch.cat([self.up3(e3), e2], dim=1))
-        d1 = self.dec1(torch.cat([self.up2(d2), e1], dim=1))
-        return x + self.head(d1)
+        return self.dec1(torch.cat([self.up2(d2), e1], dim=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.head(self.features(x))
+
+
+#: RGB -> (Y - 0.5, Cb, Cr) of JPEG (ITU-R BT.601, full range), and (Cb, Cr) -> RGB.
+RGB_TO_YCC = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+CHROMA_TO_RGB = torch.tensor([[0.0, 1.402], [-0.344136, -0.714136], [1.772, 0.0]])
+
+
+class ChromaRefineNet(RestorationUNet):
+    """Colour from luminance: the U-Net sees the image as JPEG's Y, Cb, Cr and changes only Cb and
+    Cr (luminance is kept exactly), so that colour edges follow the edges of the full-resolution
+    luminance again where 4:2:0 subsampling and the coarse quantisation of chroma smeared them.
+    Input and output ``N x 3 x H x W`` RGB in [0, 1], H and W multiples of 4."""
+
+    def __init__(self, width: int = 16, depth_blocks: int = 2) -> None:
+        super().__init__(width, depth_blocks)
+        self.head = nn.Conv2d(width, 2, 3, padding=1)
+        self.register_buffer("rgb_to_ycc", RGB_TO_YCC.clone().view(3, 3, 1, 1), persistent=False)
+        self.register_buffer("chroma_to_rgb", CHROMA_TO_RGB.clone().view(3, 2, 1, 1), persistent=False)
+        self.register_buffer("ycc_offset", torch.tensor([0.5, 0.0, 0.0]).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ycc = nn.functional.conv2d(x, self.rgb_to_ycc) - self.ycc_offset
+        chroma = self.head(self.features(ycc))
+        return x + nn.functional.conv2d(chroma, self.chroma_to_rgb)
+
+
+class TwoStageNet(nn.Module):
+    """``second(first(x))``: a refinement network run on the output of another (the first stage
+    is frozen while the second trains)."""
+
+    def __init__(self, first: nn.Module, second: nn.Module) -> None:
+        super().__init__()
+        self.first, self.second = first, second
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.second(self.first(x))
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -50,6 +50,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=14000)
     parser.add_argument("--batch", type=int, default=6)
     parser.add_argument("--patch", type=int, default=192, help="crop side, multiple of 32")
+    parser.add_argument("--patch-long", type=int, default=0,
+                        help="longer crop side, multiple of 32 (0: square crops); crops follow the image's orientation, "
+                             "so most of the image is seen at once (a darkened region against its neighbours)")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--clean-share", type=float, default=0.0,
                         help="share of crops drawn from images without degradation (0: as they come)")
@@ -94,14 +97,15 @@ def cell_targets(labels: dict[str, np.ndarray], shape: tuple[int, int]) -> np.nd
     return target
 
 
-def load_items(folders: list[Path], min_side: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``[(uint8 H x W x 3, float32 8 x H/8 x W/8)]`` with H, W cut to multiples of 8."""
+def load_items(folders: list[Path], min_side: int, min_long_side: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``[(uint8 H x W x 3, float32 8 x H/8 x W/8)]`` with H, W cut to multiples of 8; images whose
+    shorter side is under ``min_side`` or longer side under ``min_long_side`` are left out."""
     items = []
     for folder in folders:
         for entry in load_manifest(folder)["items"]:
             image = load_image(folder / "degraded" / f"{entry['id']}.png").image
             height, width = (image.shape[0] // CELL) * CELL, (image.shape[1] // CELL) * CELL
-            if min(height, width) < min_side:
+            if min(height, width) < min_side or max(height, width) < min_long_side:
                 continue
             pixels = np.round(image[:height, :width] * 255).astype(np.uint8)
             items.append((pixels, cell_targets(load_labels(folder, entry["id"]), (height, width))))
@@ -109,23 +113,26 @@ def load_items(folders: list[Path], min_side: int) -> list[tuple[np.ndarray, np.
 
 
 def sample_batch(items, rng: np.random.Generator, batch: int, patch: int, clean: list[int] | None = None,
-                 clean_share: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """A batch of random crops; with ``clean_share`` > 0, that share of the crops comes from the
-    images indexed by ``clean`` (no degradation: the false alarms they teach against are what
-    harms restoration)."""
+                 clean_share: float = 0.0, patch_long: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch of random ``patch x patch_long`` crops (square when ``patch_long`` is 0), each laid
+    along its image's longer side and turned to landscape; with ``clean_share`` > 0, that share of
+    the crops comes from the images indexed by ``clean`` (no degradation: the false alarms they
+    teach against are what harms restoration)."""
     images, targets = [], []
-    cells = patch // CELL
+    patch_long = max(patch_long, patch)
     for _ in range(batch):
         if clean and rng.random() < clean_share:
             pixels, target = items[clean[int(rng.integers(len(clean)))]]
         else:
             pixels, target = items[int(rng.integers(len(items)))]
+        portrait = pixels.shape[0] > pixels.shape[1]
+        crop_h, crop_w = (patch_long, patch) if portrait else (patch, patch_long)
         # offsets on a 16-px grid keep the JPEG 8x8 (and 16x16 chroma) blocks in phase
-        y = 16 * int(rng.integers(0, (pixels.shape[0] - patch) // 16 + 1))
-        x = 16 * int(rng.integers(0, (pixels.shape[1] - patch) // 16 + 1))
-        crop = pixels[y:y + patch, x:x + patch]
-        cell = target[:, y // CELL:y // CELL + cells, x // CELL:x // CELL + cells]
-        k = int(rng.integers(4))
+        y = 16 * int(rng.integers(0, (pixels.shape[0] - crop_h) // 16 + 1))
+        x = 16 * int(rng.integers(0, (pixels.shape[1] - crop_w) // 16 + 1))
+        crop = pixels[y:y + crop_h, x:x + crop_w]
+        cell = target[:, y // CELL:y // CELL + crop_h // CELL, x // CELL:x // CELL + crop_w // CELL]
+        k = int(rng.integers(4)) if crop_h == crop_w else 2 * int(rng.integers(2)) + int(portrait)
         crop, cell = np.rot90(crop, k, axes=(0, 1)), np.rot90(cell, k, axes=(1, 2))
         if rng.random() < 0.5:
             crop, cell = crop[:, ::-1], cell[:, :, ::-1]
@@ -294,7 +301,7 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     train_folders, val_folders = training_folders(args)
-    items = load_items(train_folders, args.patch)
+    items = load_items(train_folders, args.patch, args.patch_long)
     clean = [i for i, (_, target) in enumerate(items) if float(target.max()) <= 0.0]
     print(f"{len(items)} training images ({len(clean)} without degradation) from {len(train_folders)} folders", flush=True)
     torch.manual_seed(args.seed)
@@ -312,7 +319,7 @@ def main(argv: list[str] | None = None) -> None:
         lr = args.lr * (step / 100 if step < 100 else 0.5 * (1 + math.cos(math.pi * step / args.steps)))
         for group in optimiser.param_groups:
             group["lr"] = max(lr, 1e-6)
-        x, target = sample_batch(items, rng, args.batch, args.patch, clean, args.clean_share)
+        x, target = sample_batch(items, rng, args.batch, args.patch, clean, args.clean_share, args.patch_long)
         loss = perception_loss(model.logits(x), target)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
@@ -339,18 +346,16 @@ def main(argv: list[str] | None = None) -> None:
         _write_outputs(out, record)
         print(json.dumps(calibration["f1"]), flush=True)
         return
-    first_stage = None
+    earlier_stages: list[dict] = []
     if resumed_from and (out / f"{NAME}.log.json").is_file():
         previous = json.loads((out / f"{NAME}.log.json").read_text())
-        first_stage = previous.get("first_stage") or {
-            "seconds": previous.get("seconds"),
-            "recipe": (f"--steps {previous.get('steps')} --batch {previous.get('batch')} --patch {previous.get('patch')} "
-                       f"--width {previous.get('width')} --lr {previous.get('lr')} --clean-share {previous.get('clean_share', 0.0)}")}
+        earlier_stages = previous.get("earlier_stages") or ([previous["first_stage"]] if previous.get("first_stage") else [])
+        earlier_stages = earlier_stages + [{"seconds": previous.get("seconds"), "recipe": _stage_recipe(previous)}]
     record = {
-        "first_stage": first_stage,
+        "earlier_stages": earlier_stages,
         "name": NAME, "cell": CELL, "names": list(DEGRADATIONS), "width": args.width, "parameters": count_parameters(model),
         "steps": args.steps, "resumed_from_steps": resumed_from or None, "steps_total": steps_total,
-        "batch": args.batch, "patch": args.patch, "lr": args.lr, "clean_share": args.clean_share, "seed": args.seed, "seconds": round(seconds, 1),
+        "batch": args.batch, "patch": args.patch, "patch_long": max(args.patch_long, args.patch), "lr": args.lr, "clean_share": args.clean_share, "seed": args.seed, "seconds": round(seconds, 1),
         "device": platform.processor() or "cpu", "torch": torch.__version__, "data": [str(d) for d in args.data],
         "train_folders": [f.name for f in train_folders], "train_images": len(items),
         "val_folders": [f.name for f in val_folders], "calibration": calibration, "log": log,
@@ -370,6 +375,13 @@ def _write_outputs(out: Path, record: dict) -> None:
     (out / f"{NAME}.md").write_text(model_card(record))
 
 
+def _stage_recipe(record: dict) -> str:
+    """The training options of one recorded run."""
+    return (f"--steps {record.get('steps')} --batch {record.get('batch')} --patch {record.get('patch')} "
+            + (f"--patch-long {record['patch_long']} " if record.get("patch_long", record.get("patch")) != record.get("patch") else "")
+            + f"--width {record.get('width')} --lr {record.get('lr')} --clean-share {record.get('clean_share', 0.0)}")
+
+
 def model_card(record: dict) -> str:
     c = record["calibration"]
     image_t, image_f1 = c.get("image_thresholds", {}), c.get("image_f1", {})
@@ -379,9 +391,9 @@ def model_card(record: dict) -> str:
         f"| {image_t.get(n, '-')} | {image_f1.get(n, '-')} |"
         for n in record["names"])
     resumed = f" (fine-tuning after {record['resumed_from_steps']} earlier steps)" if record.get("resumed_from_steps") else ""
-    first = record.get("first_stage")
-    resumed_recipe = (f", starting from the checkpoint of a first run: `{first['recipe']}` ({first['seconds']} s)"
-                      if first else "")
+    stages = record.get("earlier_stages") or ([record["first_stage"]] if record.get("first_stage") else [])
+    resumed_recipe = ("".join(f", {'then ' if i else 'starting from the checkpoint of '}`{stage['recipe']}` ({stage['seconds']} s)"
+                              for i, stage in enumerate(stages)))
     return f"""# perception_mapnet
 
 Perception network: `1 x 3 x H x W` RGB in [0, 1] (H, W multiples of 8) -> `1 x 16 x H/8 x W/8`
@@ -393,12 +405,12 @@ full-resolution stem, three stride-2 stages, dilated convolutions and a global-c
 - Data: {record['train_images']} generated images ({', '.join(record['train_folders'])}) from the clean images in
   {', '.join(record['data'])}, made by `mosaicir bench generate` (longer side 384 px); targets are the
   per-pixel severity labels averaged over cells.
-- Training: {record['steps']} steps{resumed} of batch {record['batch']}, {record['patch']}x{record['patch']} crops on a 16-px grid
+- Training: {record['steps']} steps{resumed} of batch {record['batch']}, {record['patch']}x{record.get('patch_long', record['patch'])} crops on a 16-px grid
   (rotations, flips; a share {record.get('clean_share', 0.0)} of them from images without degradation),
   AdamW lr {record['lr']} with warm-up and cosine decay, loss: presence BCE (label > 0.1,
   positives weighted 2) + severity L1 where present, seed {record['seed']};
   {record['seconds']} s on {record['device']} (torch {record['torch']}).
-- Recipe: `python -m train.perception --data {' '.join(record['data'])} --steps {record['steps']} --batch {record['batch']} --patch {record['patch']} --width {record['width']} --lr {record['lr']} --clean-share {record.get('clean_share', 0.0)} --max-clean-flags {record.get('max_clean_flags', 1.0)} --min-precision {record.get('min_precision', 0.0)} --out OUT{' --resume' if record.get('resumed_from_steps') else ''}`{resumed_recipe}
+- Recipe: `python -m train.perception --data {' '.join(record['data'])} --steps {record['steps']} --batch {record['batch']} --patch {record['patch']}{' --patch-long ' + str(record['patch_long']) if record.get('patch_long', record['patch']) != record['patch'] else ''} --width {record['width']} --lr {record['lr']} --clean-share {record.get('clean_share', 0.0)} --max-clean-flags {record.get('max_clean_flags', 1.0)} --min-precision {record.get('min_precision', 0.0)} --out OUT{' --resume' if record.get('resumed_from_steps') else ''}`{resumed_recipe}
   (`--steps 0 --resume --max-clean-flags X` re-calibrates a trained network).
 - Calibration on a separate draw ({', '.join(record['val_folders'])}): per degradation the presence threshold of
   maximum pixel F1 (label severity > 0.1 = present; `--max-clean-flags` caps the share of clean pixels a

@@ -28,7 +28,7 @@ import torch
 from mosaicir.core.image import psnr
 from mosaicir.core.names import DEGRADATIONS
 from train.data import DegradationPairs, load_clean_images, worker_init
-from train.nets import RestorationUNet, count_parameters, export_onnx
+from train.nets import ChromaRefineNet, RestorationUNet, TwoStageNet, count_parameters, export_onnx
 
 #: Shipped tool name and network width per degradation.
 NETWORKS: dict[str, tuple[str, int]] = {
@@ -40,7 +40,11 @@ NETWORKS: dict[str, tuple[str, int]] = {
     "low_light": ("enhance_unet", 24),
     "jpeg": ("dejpeg_unet", 32),
     "low_resolution": ("sr_unet", 24),
+    "jpeg_chroma": ("dejpeg_chroma_unet", 16),
 }
+#: Second-stage networks: name -> (the degradation they train on, the shipped tool whose network
+#: runs first, frozen). ``jpeg_chroma`` restores colour on the output of ``dejpeg_unet``.
+REFINERS: dict[str, tuple[str, str]] = {"jpeg_chroma": ("jpeg", "dejpeg_unet")}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -60,6 +64,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-side", type=int, default=384, help="longer side of the training images")
     parser.add_argument("--resume", action="store_true", help="start from OUT/<tool>.pt when it exists (fine-tuning)")
+    parser.add_argument("--first-stage-dir", default=str(Path(__file__).resolve().parents[1] / "src" / "mosaicir" / "models"),
+                        help="where the ONNX file of a refiner's first stage is read from (default: the shipped models)")
     args = parser.parse_args(argv)
     if (args.steps is None) == (args.time_budget is None):
         parser.error("give exactly one of --steps and --time-budget")
@@ -110,9 +116,35 @@ def pick_device(spec: str) -> torch.device:
     return torch.device(spec)
 
 
+def build_network(name: str, width: int, first_stage_dir: Path) -> torch.nn.Module:
+    """The network trained for ``name``: a residual U-Net, or for a refiner the frozen shipped
+    first stage followed by the refining network."""
+    if name not in REFINERS:
+        return RestorationUNet(width)
+    _, first_tool = REFINERS[name]
+    first = network_from_onnx(first_stage_dir / f"{first_tool}.onnx")
+    for parameter in first.parameters():
+        parameter.requires_grad_(False)
+    return TwoStageNet(first.eval(), ChromaRefineNet(width))
+
+
+def network_from_onnx(path: Path) -> RestorationUNet:
+    """A ``RestorationUNet`` holding the weights of an exported one (width read from the file)."""
+    import onnx
+    from onnx import numpy_helper
+
+    if not path.is_file():
+        raise SystemExit(f"error: first-stage network {path} not found")
+    weights = {init.name: numpy_helper.to_array(init) for init in onnx.load(str(path)).graph.initializer}
+    model = RestorationUNet(int(weights["enc1.0.weight"].shape[0]))
+    load_onnx_weights(model, path)
+    return model
+
+
 def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out: Path) -> dict:
     tool, width = NETWORKS[name]
     width = args.width or width
+    degradation = REFINERS[name][0] if name in REFINERS else name
     torch.manual_seed(args.seed)
     device = pick_device(args.device)
     torch.backends.cudnn.benchmark = device.type == "cuda"
@@ -121,12 +153,12 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
     n_val = max(2, len(images) // 20)
     val_images = [images[i] for i in order[:n_val]]
     train_images = [images[i] for i in order[n_val:]]
-    dataset = DegradationPairs(train_images, name, patch=args.patch, seed=args.seed)
+    dataset = DegradationPairs(train_images, degradation, patch=args.patch, seed=args.seed)
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=args.batch, num_workers=args.workers, worker_init_fn=worker_init,
         persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers > 0 else None,
     )
-    model = RestorationUNet(width)
+    model = build_network(name, width, Path(args.first_stage_dir))
     checkpoint = out / f"{tool}.pt"
     resumed_from = None
     if args.resume and checkpoint.is_file():
@@ -136,7 +168,7 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
     elif args.resume and (out / f"{tool}.onnx").is_file():
         resumed_from = load_onnx_weights(model, out / f"{tool}.onnx")
     model = model.to(device)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=1e-4)
     use_bf16 = device.type == "cuda"
     log: list[dict] = []
     start = time.perf_counter()
@@ -170,13 +202,14 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
             break
     seconds = time.perf_counter() - start
     model.eval().cpu()
-    validation = validate(model, val_images, name, args.seed)
+    validation = validate(model, val_images, degradation, args.seed)
     onnx_path = out / f"{tool}.onnx"
     export_onnx(model, onnx_path, "restored")
     steps_total = step + (resumed_from or 0)
     torch.save({"model": model.state_dict(), "steps_total": steps_total, "width": width}, checkpoint)
     record = {
-        "tool": tool, "degradation": name, "width": width, "parameters": count_parameters(model), "steps": step,
+        "tool": tool, "network": name, "degradation": degradation, "first_stage": REFINERS[name][1] if name in REFINERS else None,
+        "width": width, "parameters": count_parameters(model), "steps": step,
         "resumed_from_steps": resumed_from, "steps_total": steps_total,
         "batch": args.batch, "patch": args.patch, "lr": args.lr, "seed": args.seed, "seconds": round(seconds, 1),
         "device": torch.cuda.get_device_name(0) if device.type == "cuda" else platform.processor() or "cpu",
@@ -225,7 +258,7 @@ def load_onnx_weights(model: torch.nn.Module, path: Path) -> int:
 
 
 def model_card(record: dict) -> str:
-    base = (f"python -m train.restorers --degradation {record['degradation']} --data {' '.join(record['data'])} "
+    base = (f"python -m train.restorers --degradation {record.get('network', record['degradation'])} --data {' '.join(record['data'])} "
             f"--batch {record['batch']} --patch {record['patch']} --width {record['width']} --out OUT")
     if record.get("resumed_from_steps"):
         recipe = (f"`{base} --steps {record['resumed_from_steps']}`, then fine-tuning "
@@ -234,15 +267,22 @@ def model_card(record: dict) -> str:
         recipe = f"`{base} --lr {record['lr']} --steps {record['steps']}`"
     val = "\n".join(f"| {s} | {v['psnr_before']} | {v['psnr_after']} | {v['psnr_after'] - v['psnr_before']:+.2f} |"
                     for s, v in record["validation"].items())
+    if record.get("first_stage"):
+        network = (f"Two networks in one file (`TwoStageNet` in `train/nets.py`): the shipped `{record['first_stage']}` (frozen),\n"
+                   f"then a `ChromaRefineNet` (width {record['width']}) that changes only the colour (Cb, Cr) of its output,\n"
+                   f"guided by the luminance; {record['parameters']:,} parameters in all. Input and output `1 x 3 x H x W`\n"
+                   f"RGB in [0, 1] (H, W multiples of 4; the tool pads).")
+    else:
+        network = (f"A three-level residual U-Net (`train/nets.py`, width {record['width']},\n"
+                   f"{record['parameters']:,} parameters), input and output `1 x 3 x H x W` RGB in [0, 1] (H, W multiples of 4;\n"
+                   f"the tool pads).")
     return f"""# {record['tool']}
 
-Restores `{record['degradation']}`. A three-level residual U-Net (`train/nets.py`, width {record['width']},
-{record['parameters']:,} parameters), input and output `1 x 3 x H x W` RGB in [0, 1] (H, W multiples of 4;
-the tool pads).
+Restores `{record['degradation']}`. {network}
 
 - Data: clean natural images from {', '.join(record['data'])} ({record['train_images']} images for training,
   longer side at most 384 px), degraded on the fly by `mosaicir.degrade` at severities U(0.1, 1), 10% left clean.
-- Training: {record['steps']} steps{' (fine-tuning after ' + str(record['resumed_from_steps']) + ' earlier steps)' if record.get('resumed_from_steps') else ''} of batch {record['batch']}, {record['patch']}x{record['patch']} patches, AdamW lr {record['lr']}
+- Training{' of the second stage' if record.get('first_stage') else ''}: {record['steps']} steps{' (fine-tuning after ' + str(record['resumed_from_steps']) + ' earlier steps)' if record.get('resumed_from_steps') else ''} of batch {record['batch']}, {record['patch']}x{record['patch']} patches, AdamW lr {record['lr']}
   with warm-up and cosine decay, L1 loss, seed {record['seed']}; {record['seconds']} s on {record['device']}
   (torch {record['torch']}).
 - Recipe: {recipe}.
