@@ -191,16 +191,16 @@ class Coordinator:
         fused = fuse(base, results)
         trajectory.add(FusionStep(method="feathered-mask", regions=[r.region for r in results], output=image_hash(fused),
                                   seconds=round(time.perf_counter() - fuse_start, 4)))
-        final = self._final_check(trajectory, base, fused, regions, results)
+        final = self._final_check(trajectory, base, fused, regions, results, maps)
         return self._finish(trajectory, image, final, maps, start)
 
     def _final_check(self, trajectory: Trajectory, base: np.ndarray, fused: np.ndarray, regions: list[Region],
-                     results: list[RegionResult]) -> np.ndarray:
-        """Put back, region by region, any restoration the quality agent scores below its input."""
+                     results: list[RegionResult], before: DegradationMaps) -> np.ndarray:
+        """Put back, region by region, any restoration the quality agent scores below its input
+        (``before``: perception of ``base``, already run)."""
         if not results:
             return fused
         start = time.perf_counter()
-        before = perceive(base, method=self.config.perception, estimates=False)
         after = perceive(fused, method=self.config.perception, estimates=False)
         by_id = {r.id: r for r in regions}
         expected_before = {n: before.upsample(n, which="expected") for n in before.names}

@@ -27,12 +27,6 @@ class ExpertResult:
     tool_calls: int = 0
 
 
-#: A degradation still to be restored is dropped from the plan when perception, re-run after an
-#: accepted step, sees less than this share of what it saw before the first step: the step
-#: restored it too (e.g. super-resolution also removes the blur perception read as defocus).
-RESOLVED_SHARE = 0.5
-
-
 class RegionExpert:
     """Restores one region.
 
@@ -62,7 +56,7 @@ class RegionExpert:
         result.steps.append(PlanStep(region=region, planner=self.planner.name, degradations=list(signature),
                                      chain=[(c.tool, c.params) for c in remembered], note=note))
         start = time.perf_counter()
-        score, seen_before = self.quality.score(crop, weight)
+        score, _ = self.quality.score(crop, weight)
         result.score_before = result.score_after = score
         current = crop
         while state.remaining and state.budget_left > 0:
@@ -108,13 +102,6 @@ class RegionExpert:
             state.remaining.remove(candidate.degradation)
             result.steps.append(DecisionStep(region=region, call=call, tool=candidate.tool, decision="accept",
                                              reason=verdict.reason))
-            for name in list(state.remaining):
-                before, now = seen_before.get(name, 0.0), verdict.remaining.get(name, 0.0)
-                if before > 0 and now < RESOLVED_SHARE * before:
-                    state.remaining.remove(name)
-                    result.steps.append(DecisionStep(region=region, tool="-", decision="skip",
-                                                     reason=f"{name} restored by {candidate.tool} too: perceived "
-                                                            f"{before:.3f} before, {now:.3f} now"))
         result.image = current
         result.score_after = score
         if self.memory is not None and result.chain:
