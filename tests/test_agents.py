@@ -14,6 +14,7 @@ from mosaicir.agents import (
     PLANNER_REGISTRY, Candidate, Coordinator, LLMPlanner, Memory, QualityAgent, RegionExpert, RegionTask, RestoreConfig,
     ScriptedPlanner, make_planner,
 )
+from mosaicir.agents.messages import QualityVerdict
 from mosaicir.agents.planners import PlanState
 from mosaicir.core.errors import InvalidInputError, UnknownNameError
 from mosaicir.core.image import psnr
@@ -132,6 +133,50 @@ def test_scripted_planner_and_rollback(scene, half_noisy):
     decisions = [(s.tool, s.decision) for s in result.trajectory.steps if s.kind == "decision"]
     assert ("adaptive_gamma", "rollback") in decisions
     assert ("denoise_unet", "accept") in decisions
+
+
+class ReadingsQuality(QualityAgent):
+    """A quality agent whose perception readings are scripted: what it sees before any step, then
+    after each step in turn (every step is accepted)."""
+
+    def __init__(self, readings: list[dict[str, float]]) -> None:
+        super().__init__()
+        self.readings = list(readings)
+
+    def score(self, image, weight=None):
+        remaining = self.readings.pop(0)
+        return -sum(remaining.values()), remaining
+
+    def judge(self, before, after, weight, targets, score_before=None):
+        remaining = self.readings.pop(0)
+        return QualityVerdict(score_before=score_before, score_after=-sum(remaining.values()), remaining=remaining,
+                              artifacts={}, decision="accept", reason="scripted")
+
+
+def test_expert_drops_what_an_earlier_step_restored_too(scene):
+    # super-resolution also removes the blur perception had read as defocus: no deblurring follows
+    chain = [Candidate(degradation="low_resolution", tool="sr_unet", params={}),
+             Candidate(degradation="defocus_blur", tool="wiener_defocus", params={"radius": 3.0})]
+    quality = ReadingsQuality([{"low_resolution": 0.6, "defocus_blur": 0.5}, {"low_resolution": 0.1, "defocus_blur": 0.2}])
+    expert = RegionExpert(ScriptedPlanner(chain), quality)
+    task = RegionTask(region=0, box=(0, 0, 192, 256), signature={"low_resolution": 0.6, "defocus_blur": 0.5})
+    outcome = expert.run(task, scene, None)
+    assert [c.tool for c in outcome.chain] == ["sr_unet"]
+    skips = [s for s in outcome.steps if s.kind == "decision" and s.decision == "skip"]
+    assert skips and "defocus_blur restored by sr_unet" in skips[0].reason
+    # when the blur is still seen after the first step, the second one runs
+    quality = ReadingsQuality([{"low_resolution": 0.6, "defocus_blur": 0.5}, {"low_resolution": 0.1, "defocus_blur": 0.4},
+                               {"low_resolution": 0.1, "defocus_blur": 0.1}])
+    outcome = RegionExpert(ScriptedPlanner(chain), quality).run(task, scene, None)
+    assert [c.tool for c in outcome.chain] == ["sr_unet", "wiener_defocus"]
+    # a deblurring step that lowers the haze reading does not skip the dehazer (another stage)
+    chain = [Candidate(degradation="defocus_blur", tool="wiener_defocus", params={"radius": 3.0}),
+             Candidate(degradation="haze", tool="dark_channel", params={})]
+    quality = ReadingsQuality([{"defocus_blur": 0.5, "haze": 0.5}, {"defocus_blur": 0.1, "haze": 0.1},
+                               {"defocus_blur": 0.1, "haze": 0.05}])
+    task = RegionTask(region=0, box=(0, 0, 192, 256), signature={"defocus_blur": 0.5, "haze": 0.5})
+    outcome = RegionExpert(ScriptedPlanner(chain), quality).run(task, scene, None)
+    assert [c.tool for c in outcome.chain] == ["wiener_defocus", "dark_channel"]
 
 
 @pytest.mark.parametrize("name", sorted(PLANNER_REGISTRY.names()))

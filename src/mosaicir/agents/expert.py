@@ -13,6 +13,7 @@ from mosaicir.agents.memory import Memory
 from mosaicir.agents.messages import Candidate, QualityVerdict, RegionTask, restoration_sorted
 from mosaicir.agents.planners import Planner, PlanState
 from mosaicir.agents.quality import QualityAgent
+from mosaicir.degrade import get_degradation
 from mosaicir.trajectory import DecisionStep, PlanStep, QualityStep, ToolCallStep, image_hash
 from mosaicir.tools import get_tool
 
@@ -25,6 +26,14 @@ class ExpertResult:
     score_before: float = 0.0
     score_after: float = 0.0
     tool_calls: int = 0
+
+
+#: A degradation still to be restored is dropped from the plan when perception, re-run after an
+#: accepted step for a degradation of the same physical stage, sees less than this share of what it
+#: saw before the first step: the step restored it too (super-resolution also removes the blur that
+#: perception read as defocus). Only within a stage: sharpening lowers the haze reading too, but a
+#: deblurring step cannot lift a scene's veil.
+RESOLVED_SHARE = 0.5
 
 
 class RegionExpert:
@@ -56,7 +65,7 @@ class RegionExpert:
         result.steps.append(PlanStep(region=region, planner=self.planner.name, degradations=list(signature),
                                      chain=[(c.tool, c.params) for c in remembered], note=note))
         start = time.perf_counter()
-        score, _ = self.quality.score(crop, weight)
+        score, seen_before = self.quality.score(crop, weight)
         result.score_before = result.score_after = score
         current = crop
         while state.remaining and state.budget_left > 0:
@@ -102,6 +111,14 @@ class RegionExpert:
             state.remaining.remove(candidate.degradation)
             result.steps.append(DecisionStep(region=region, call=call, tool=candidate.tool, decision="accept",
                                              reason=verdict.reason))
+            stage = get_degradation(candidate.degradation).stage
+            for name in list(state.remaining):
+                before, now = seen_before.get(name, 0.0), verdict.remaining.get(name, 0.0)
+                if get_degradation(name).stage == stage and before > 0 and now < RESOLVED_SHARE * before:
+                    state.remaining.remove(name)
+                    result.steps.append(DecisionStep(region=region, tool="-", decision="skip",
+                                                     reason=f"{name} restored by {candidate.tool} too: perceived "
+                                                            f"{before:.3f} before, {now:.3f} now"))
         result.image = current
         result.score_after = score
         if self.memory is not None and result.chain:
