@@ -349,8 +349,7 @@ def main(argv: list[str] | None = None) -> None:
     earlier_stages: list[dict] = []
     if resumed_from and (out / f"{NAME}.log.json").is_file():
         previous = json.loads((out / f"{NAME}.log.json").read_text())
-        earlier_stages = previous.get("earlier_stages") or ([previous["first_stage"]] if previous.get("first_stage") else [])
-        earlier_stages = earlier_stages + [{"seconds": previous.get("seconds"), "recipe": _stage_recipe(previous)}]
+        earlier_stages = _earlier_stages(previous) + [{"seconds": previous.get("seconds"), "recipe": _stage_recipe(previous)}]
     record = {
         "earlier_stages": earlier_stages,
         "name": NAME, "cell": CELL, "names": list(DEGRADATIONS), "width": args.width, "parameters": count_parameters(model),
@@ -375,6 +374,11 @@ def _write_outputs(out: Path, record: dict) -> None:
     (out / f"{NAME}.md").write_text(model_card(record))
 
 
+def _earlier_stages(record: dict) -> list[dict]:
+    """The runs a recorded network was fine-tuned from (older logs name a single ``first_stage``)."""
+    return record.get("earlier_stages") or ([record["first_stage"]] if record.get("first_stage") else [])
+
+
 def _stage_recipe(record: dict) -> str:
     """The training options of one recorded run."""
     return (f"--steps {record.get('steps')} --batch {record.get('batch')} --patch {record.get('patch')} "
@@ -391,9 +395,8 @@ def model_card(record: dict) -> str:
         f"| {image_t.get(n, '-')} | {image_f1.get(n, '-')} |"
         for n in record["names"])
     resumed = f" (fine-tuning after {record['resumed_from_steps']} earlier steps)" if record.get("resumed_from_steps") else ""
-    stages = record.get("earlier_stages") or ([record["first_stage"]] if record.get("first_stage") else [])
-    resumed_recipe = ("".join(f", {'then ' if i else 'starting from the checkpoint of '}`{stage['recipe']}` ({stage['seconds']} s)"
-                              for i, stage in enumerate(stages)))
+    resumed_recipe = "".join(f", {'then ' if i else 'starting from the checkpoint of a first run: '}`{stage['recipe']}` ({stage['seconds']} s)"
+                             for i, stage in enumerate(_earlier_stages(record)))
     return f"""# perception_mapnet
 
 Perception network: `1 x 3 x H x W` RGB in [0, 1] (H, W multiples of 8) -> `1 x 16 x H/8 x W/8`
@@ -410,7 +413,7 @@ full-resolution stem, three stride-2 stages, dilated convolutions and a global-c
   AdamW lr {record['lr']} with warm-up and cosine decay, loss: presence BCE (label > 0.1,
   positives weighted 2) + severity L1 where present, seed {record['seed']};
   {record['seconds']} s on {record['device']} (torch {record['torch']}).
-- Recipe: `python -m train.perception --data {' '.join(record['data'])} --steps {record['steps']} --batch {record['batch']} --patch {record['patch']}{' --patch-long ' + str(record['patch_long']) if record.get('patch_long', record['patch']) != record['patch'] else ''} --width {record['width']} --lr {record['lr']} --clean-share {record.get('clean_share', 0.0)} --max-clean-flags {record.get('max_clean_flags', 1.0)} --min-precision {record.get('min_precision', 0.0)} --out OUT{' --resume' if record.get('resumed_from_steps') else ''}`{resumed_recipe}
+- Recipe: `python -m train.perception --data {' '.join(record['data'])} {_stage_recipe(record)} --max-clean-flags {record.get('max_clean_flags', 1.0)} --min-precision {record.get('min_precision', 0.0)} --out OUT{' --resume' if record.get('resumed_from_steps') else ''}`{resumed_recipe}
   (`--steps 0 --resume --max-clean-flags X` re-calibrates a trained network).
 - Calibration on a separate draw ({', '.join(record['val_folders'])}): per degradation the presence threshold of
   maximum pixel F1 (label severity > 0.1 = present; `--max-clean-flags` caps the share of clean pixels a

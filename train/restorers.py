@@ -130,14 +130,11 @@ def build_network(name: str, width: int, first_stage_dir: Path) -> torch.nn.Modu
 
 def network_from_onnx(path: Path) -> RestorationUNet:
     """A ``RestorationUNet`` holding the weights of an exported one (width read from the file)."""
-    import onnx
-    from onnx import numpy_helper
-
     if not path.is_file():
         raise SystemExit(f"error: first-stage network {path} not found")
-    weights = {init.name: numpy_helper.to_array(init) for init in onnx.load(str(path)).graph.initializer}
+    weights = onnx_weights(path)
     model = RestorationUNet(int(weights["enc1.0.weight"].shape[0]))
-    load_onnx_weights(model, path)
+    load_onnx_weights(model, path, weights)
     return model
 
 
@@ -241,20 +238,28 @@ def validate(model: torch.nn.Module, images: list[np.ndarray], name: str, seed: 
     return rows
 
 
-def load_onnx_weights(model: torch.nn.Module, path: Path) -> int:
-    """Load the weights of an exported network back into ``model`` (initialisers keep the
-    parameter names); returns the steps recorded in its log, if any."""
+def onnx_weights(path: Path) -> dict[str, np.ndarray]:
+    """The initialisers of an exported network by name (they keep the parameter names)."""
     import onnx
     from onnx import numpy_helper
 
-    weights = {init.name: numpy_helper.to_array(init) for init in onnx.load(str(path)).graph.initializer}
+    return {init.name: numpy_helper.to_array(init) for init in onnx.load(str(path)).graph.initializer}
+
+
+def load_onnx_weights(model: torch.nn.Module, path: Path, weights: dict[str, np.ndarray] | None = None) -> int:
+    """Load the weights of an exported network back into ``model`` (``weights``: already read from
+    ``path``); returns the steps recorded in its log, if any."""
+    weights = onnx_weights(path) if weights is None else weights
     state = model.state_dict()
     missing = [k for k in state if k not in weights]
     if missing:
         raise SystemExit(f"error: {path} does not match the network (missing {missing[:3]})")
     model.load_state_dict({k: torch.from_numpy(weights[k].copy()) for k in state})
     log = path.with_suffix(".log.json")
-    return int(json.loads(log.read_text()).get("steps_total") or json.loads(log.read_text())["steps"]) if log.is_file() else 0
+    if not log.is_file():
+        return 0
+    record = json.loads(log.read_text())
+    return int(record.get("steps_total") or record["steps"])
 
 
 def model_card(record: dict) -> str:
