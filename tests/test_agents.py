@@ -261,3 +261,50 @@ def test_llm_planner_falls_back_on_invalid_plans(chat_server, answer):
     note = planner.start({"noise": 0.5}, "")
     assert "prior planner takes over" in note
     assert planner.propose(PlanState(signature={"noise": 0.5}, remaining=["noise"]))[0].tool == "denoise_unet"
+
+
+def test_ignored_degradations_are_acted_on_only_over_the_whole_frame():
+    from mosaicir.agents.coordinator import _frame_wide
+    from mosaicir.core.names import DEGRADATIONS
+    from mosaicir.perception import DegradationReport, PerceptionSummary
+
+    def summary(**areas):
+        reports = {n: DegradationReport(present=n in areas, area=areas.get(n, 0.0), mean_severity=0.6 if n in areas else 0.0,
+                                        max_severity=0.7 if n in areas else 0.0) for n in DEGRADATIONS}
+        return PerceptionSummary(size=(64, 64), method="auto", present=sorted(areas), degradations=reports)
+
+    default = RestoreConfig()
+    assert set(default.ignore) >= {"rain", "low_light", "motion_blur"}
+    # rain over nearly the whole frame is acted on, a rainy corner is not; low light never (a
+    # naturally dark photograph reads as darkened all over)
+    assert _frame_wide(summary(rain=0.85), default) == {"rain": 0.6}
+    assert _frame_wide(summary(rain=0.3), default) == {}
+    assert _frame_wide(summary(low_light=1.0), default) == {}
+    # haze over the whole frame too (one veil); motion blur stays ignored however much of the frame
+    # it covers; 1 turns the rule off
+    assert _frame_wide(summary(haze=0.9, noise=1.0), default) == {"haze": 0.6}
+    assert _frame_wide(summary(motion_blur=1.0), default) == {}
+    assert _frame_wide(summary(rain=1.0), RestoreConfig(frame_wide_area=1.0)) == {}
+
+
+def test_whole_frame_scene_pass_runs_after_the_regions_and_replays(scene, monkeypatch):
+    import mosaicir.agents.coordinator as coordinator
+
+    # a hazy scene, noisy on its left half; perception is made to report the haze over the whole
+    # frame: the dehazer runs on the whole image after the regional denoising (haze comes first in
+    # the physical order), and replay follows the same order
+    hazy = degrade(scene, "haze", 0.6)
+    image = hazy.copy()
+    image[:, :128] = degrade(hazy, "noise", 0.6)[:, :128]
+    monkeypatch.setattr(coordinator, "_frame_wide", lambda summary, config: {"haze": 0.5})
+    monkeypatch.setattr(coordinator, "GLOBAL_CANDIDATES", ())  # the noise stays regional here
+    result = Coordinator(config(strategy="spatial")).run(image)
+    steps = result.trajectory.steps
+    regions_at = next(i for i, s in enumerate(steps) if s.kind == "regions")
+    assert steps[regions_at].global_degradations == {"haze": 0.5}
+    assert all("haze" not in r.signature for r in steps[regions_at].regions)
+    regional = [i for i, s in enumerate(steps) if s.kind == "decision" and s.region is not None and s.decision == "accept"]
+    scene_pass = [s for s in steps[max(regional):] if s.kind == "decision" and s.region is None and s.decision == "accept"]
+    assert regional and [s.tool for s in scene_pass] == ["dark_channel"]
+    np.testing.assert_array_equal(replay(result.trajectory, image), result.image)
+    assert psnr(scene, result.image) > psnr(scene, image) + 3.0

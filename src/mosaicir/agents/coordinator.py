@@ -8,7 +8,9 @@ Strategies (names used by the CLI and the benchmark):
   degradation the perception summary finds (the AgenticIR / MAIR / Q-Agent paradigm).
 * ``spatial`` (default): JPEG and sensor noise that cover most of the frame are restored on the
   whole image first; the rest is split into regions of like degradation, each restored on its
-  crop by its own expert, and the results are blended with feathered masks.
+  crop by its own expert, and the results are blended with feathered masks; haze or rain that
+  cover nearly the whole frame are restored on the whole image last (scene degradations come
+  first in the physical order).
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ STRATEGIES: tuple[str, ...] = ("none", "global", "spatial")
 #: Degradations not acted on by default: their detectors reach a validation F1 below 0.2
 #: (docs/PERCEPTION.md), and acting on false alarms costs more than the misses (docs/BENCHMARKS.md).
 UNRELIABLE: tuple[str, ...] = ("motion_blur", "rain", "low_light")
+#: Scene degradations restored on the whole frame when perception finds them over nearly all of it;
+#: rain, ignored by default, is acted on only then. Low light is not among them: naturally dark
+#: photographs are read as darkened over the whole frame too (docs/BENCHMARKS.md).
+FRAME_WIDE_CANDIDATES: tuple[str, ...] = ("haze", "rain")
 #: Degradations the coordinator restores on the whole frame when they cover most of it.
 GLOBAL_CANDIDATES: tuple[str, ...] = ("jpeg", "noise")
 
@@ -61,6 +67,10 @@ class RestoreConfig(BaseModel):
     margin: int = Field(32, ge=0, le=256, description="pixels around a region's box given to its expert")
     budget: int = Field(12, ge=1, le=200, description="most tool calls per region")
     global_area: float = Field(0.6, ge=0.0, le=1.0, description="share of the frame above which JPEG/noise are restored globally")
+    frame_wide_area: float = Field(
+        0.8, ge=0.0, le=1.0,
+        description="share of the frame flagged above which haze and rain are restored on the whole frame, "
+                    "even when ignored (1 = never)")
     min_gain: float = Field(0.02, ge=0.0, description="least quality-score gain for a step to be kept")
     llm_url: str | None = None
     llm_model: str | None = None
@@ -135,38 +145,59 @@ class Coordinator:
         if config.strategy == "none":
             return self._finish(trajectory, image, image, maps, start)
         global_signature: dict[str, float] = {}
+        summary = maps.summary()
+        frame_wide = _frame_wide(summary, config)
+        acted_on = [n for n in DEGRADATIONS if n not in config.ignore or n in frame_wide]
+        scene_signature: dict[str, float] = {}
         if config.strategy == "spatial":
-            summary = maps.summary()
+            scene_signature = frame_wide
             for name in GLOBAL_CANDIDATES:
-                if name in config.ignore:
+                if name not in acted_on:
                     continue
                 report = summary.degradations[name]
                 if report.present and report.area >= config.global_area:
                     global_signature[name] = report.mean_severity
         if global_signature:
-            task = RegionTask(region=None, box=(0, 0) + image.shape[:2], signature=global_signature)
-            outcome = self.expert().run(task, image, None, report=_report(maps))
-            for step in outcome.steps:
-                trajectory.add(step)
-            if outcome.chain:
-                current = outcome.image
-                maps = perceive(current, method=config.perception)
-                trajectory.add(perception_step(maps, current))
+            current, maps = self._whole_frame(trajectory, current, global_signature, maps, perceive_after=True)
         if regions is None:
-            regions = decompose(maps, exclude=tuple(global_signature) + tuple(config.ignore),
+            skipped = tuple(n for n in DEGRADATIONS if n not in acted_on)
+            regions = decompose(maps, exclude=tuple(global_signature) + tuple(scene_signature) + skipped,
                                 whole_image=config.strategy == "global")
         untouched = 1.0 - float(np.clip(sum((r.mask for r in regions), np.zeros(image.shape[:2], np.float32)), 0, 1).mean()) if regions else 1.0
         trajectory.add(RegionsStep(
-            global_degradations=global_signature, untouched_area=round(untouched, 4),
+            global_degradations={**global_signature, **scene_signature}, untouched_area=round(untouched, 4),
             regions=[RegionInfo(id=r.id, bbox=r.bbox, area=round(r.area, 4), signature=r.signature) for r in regions]))
-        if not regions:
-            return self._finish(trajectory, image, current, maps, start)
-        base = current
+        if regions:
+            current = self._restore_regions(trajectory, current, maps, regions)
+        if scene_signature:
+            # scene degradations come first in the physical order, so they are restored last
+            current, _ = self._whole_frame(trajectory, current, scene_signature, maps, perceive_after=False)
+        return self._finish(trajectory, image, current, maps, start)
+
+    def _whole_frame(self, trajectory: Trajectory, image: np.ndarray, signature: dict[str, float],
+                     maps: DegradationMaps, perceive_after: bool) -> tuple[np.ndarray, DegradationMaps]:
+        """One expert on the whole frame for ``signature``; returns the image and its perception
+        (run again when asked and the image changed)."""
+        task = RegionTask(region=None, box=(0, 0) + image.shape[:2], signature=signature)
+        outcome = self.expert().run(task, image, None, report=_report(maps))
+        for step in outcome.steps:
+            trajectory.add(step)
+        if not outcome.chain:
+            return image, maps
+        if perceive_after:
+            maps = perceive(outcome.image, method=self.config.perception)
+            trajectory.add(perception_step(maps, outcome.image))
+        return outcome.image, maps
+
+    def _restore_regions(self, trajectory: Trajectory, base: np.ndarray, maps: DegradationMaps,
+                         regions: list[Region]) -> np.ndarray:
+        """Region experts in parallel on their crops, feathered fusion and the final check."""
+        config = self.config
         # one airlight for the whole scene: every hazy region's dehazer uses the same estimate
         hints = {"airlight": round(maps.estimates["airlight"], 4)} if "airlight" in maps.estimates else {}
         tasks = []
         for region in regions:
-            box = region.crop_box(config.margin, image.shape[:2])
+            box = region.crop_box(config.margin, base.shape[:2])
             tasks.append((region, box, RegionTask(region=region.id, box=box, signature=region.signature, hints=hints)))
 
         def work(item) -> ExpertResult:
@@ -191,8 +222,7 @@ class Coordinator:
         fused = fuse(base, results)
         trajectory.add(FusionStep(method="feathered-mask", regions=[r.region for r in results], output=image_hash(fused),
                                   seconds=round(time.perf_counter() - fuse_start, 4)))
-        final = self._final_check(trajectory, base, fused, regions, results, maps)
-        return self._finish(trajectory, image, final, maps, start)
+        return self._final_check(trajectory, base, fused, regions, results, maps)
 
     def _final_check(self, trajectory: Trajectory, base: np.ndarray, fused: np.ndarray, regions: list[Region],
                      results: list[RegionResult], before: DegradationMaps) -> np.ndarray:
@@ -227,6 +257,22 @@ class Coordinator:
         trajectory.header.output = image_hash(result)
         trajectory.header.seconds = round(time.perf_counter() - start, 4)
         return RestoreResult(image=result, trajectory=trajectory, maps=maps)
+
+
+def _frame_wide(summary, config: RestoreConfig) -> dict[str, float]:
+    """``{degradation: mean severity}`` of the scene degradations the summary finds over at least
+    ``config.frame_wide_area`` of the frame, restored on the whole frame before the regions (one
+    veil, one rain layer). Ignored ones among them are acted on only then: the rain detector,
+    unreliable region by region, is right on most images where it finds rain nearly everywhere
+    (docs/BENCHMARKS.md)."""
+    found = {}
+    if config.frame_wide_area >= 1.0:
+        return found
+    for name in FRAME_WIDE_CANDIDATES:
+        report = summary.degradations[name]
+        if report.present and report.area >= config.frame_wide_area:
+            found[name] = report.mean_severity
+    return found
 
 
 def _report(maps: DegradationMaps) -> str:

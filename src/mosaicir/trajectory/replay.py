@@ -1,5 +1,6 @@
 """Re-run a recorded restoration: the same perception and regions, and the tool calls the quality
-agent accepted, in their order, with their recorded parameters."""
+agent accepted, in their order, with their recorded parameters: the whole-frame calls before the
+regions, the regions' calls, then the whole-frame calls recorded after the regions (the scene pass)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from mosaicir.core.image import check_image
 from mosaicir.trajectory.records import Trajectory, image_hash
 
 
-def accepted_calls(trajectory: Trajectory, region: int | None) -> list:
-    """The accepted tool calls of one region (None: the whole-image stage), in order."""
-    calls = {s.call: s for s in trajectory.steps if s.kind == "tool_call" and s.region == region}
-    return [calls[s.call] for s in trajectory.steps
+def accepted_calls(trajectory: Trajectory, region: int | None, steps: list | None = None) -> list:
+    """The accepted tool calls of one region (None: a whole-frame stage), in order, among ``steps``
+    (default: all of the trajectory's; each stage numbers its calls from 0)."""
+    steps = trajectory.steps if steps is None else steps
+    calls = {s.call: s for s in steps if s.kind == "tool_call" and s.region == region}
+    return [calls[s.call] for s in steps
             if s.kind == "decision" and s.region == region and s.decision == "accept" and s.call in calls]
 
 
@@ -36,7 +39,8 @@ def replay(trajectory: Trajectory, image: np.ndarray, *, check: bool = True) -> 
         raise InvalidInputError(f"the image is not this trajectory's input ({image_hash(image)} != {header.input})")
     config = RestoreConfig.model_validate(header.config)
     current = image
-    for call in accepted_calls(trajectory, None):
+    split = next((i for i, s in enumerate(trajectory.steps) if s.kind == "regions"), len(trajectory.steps))
+    for call in accepted_calls(trajectory, None, trajectory.steps[:split]):
         current = get_tool(call.tool).apply(current, call.params)
     regions_step = next((s for s in trajectory.steps if s.kind == "regions"), None)
     if regions_step is not None and regions_step.regions:
@@ -61,6 +65,8 @@ def replay(trajectory: Trajectory, image: np.ndarray, *, check: bool = True) -> 
                 crop = get_tool(call.tool).apply(crop, call.params)
             results.append(RegionResult(region.id, (top, left, bottom, right), crop, region.mask[top:bottom, left:right]))
         current = fuse(current, results)
+    for call in accepted_calls(trajectory, None, trajectory.steps[split:]):
+        current = get_tool(call.tool).apply(current, call.params)
     if check and header.output is not None and image_hash(current) != header.output:
         raise InvalidInputError(f"replay gave {image_hash(current)}, the trajectory recorded {header.output}")
     return current
