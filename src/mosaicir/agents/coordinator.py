@@ -48,6 +48,8 @@ UNRELIABLE: tuple[str, ...] = ("motion_blur", "rain", "low_light")
 #: rain, ignored by default, is acted on only then. Low light is not among them: naturally dark
 #: photographs are read as darkened over the whole frame too (docs/BENCHMARKS.md).
 FRAME_WIDE_CANDIDATES: tuple[str, ...] = ("haze", "rain")
+#: Default share of the frame above which they count as covering it (``RestoreConfig.frame_wide_area``).
+FRAME_WIDE_AREA = 0.8
 #: Degradations the coordinator restores on the whole frame when they cover most of it.
 GLOBAL_CANDIDATES: tuple[str, ...] = ("jpeg", "noise")
 
@@ -68,7 +70,7 @@ class RestoreConfig(BaseModel):
     budget: int = Field(12, ge=1, le=200, description="most tool calls per region")
     global_area: float = Field(0.6, ge=0.0, le=1.0, description="share of the frame above which JPEG/noise are restored globally")
     frame_wide_area: float = Field(
-        0.8, ge=0.0, le=1.0,
+        FRAME_WIDE_AREA, ge=0.0, le=1.0,
         description="share of the frame flagged above which haze and rain are restored on the whole frame, "
                     "even when ignored (1 = never)")
     min_gain: float = Field(0.02, ge=0.0, description="least quality-score gain for a step to be kept")
@@ -261,7 +263,7 @@ class Coordinator:
 
 def _frame_wide(summary, config: RestoreConfig) -> dict[str, float]:
     """``{degradation: mean severity}`` of the scene degradations the summary finds over at least
-    ``config.frame_wide_area`` of the frame, restored on the whole frame before the regions (one
+    ``config.frame_wide_area`` of the frame, restored on the whole frame after the regions (one
     veil, one rain layer). Ignored ones among them are acted on only then: the rain detector,
     unreliable region by region, is right on most images where it finds rain nearly everywhere
     (docs/BENCHMARKS.md)."""

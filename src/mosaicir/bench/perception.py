@@ -4,13 +4,16 @@ Per degradation, at pixel level, "present" means label severity > 0.1; a predict
 where its severity exceeds the threshold calibrated on training data (``perception_mapnet.json``,
 never on the benchmark folder). Writes ``RES/perception.json``::
 
-    {"per_degradation": {name: {"precision", "recall", "f1", "severity_mae", "support", "false_alarm_rate"}},
+    {"per_degradation": {name: {"precision", "recall", "f1", "severity_mae", "support", "false_alarm_rate",
+                                "frame_wide_images", "frame_wide_right"}},
      "macro_f1", "severity_mae", "false_alarm_rate", "seconds_per_megapixel",
      "summary_recall", "items", "method", "data"}
 
 ``false_alarm_rate``: share of the pixels without any degradation in the labels that the
 prediction flags with one or more (per degradation: with that one). ``summary_recall``: share of images whose whole-image summary
-names every degradation applied to them. ``severity_mae``: mean absolute severity error where the
+names every degradation applied to them. ``frame_wide_images``: images whose summary finds the
+degradation over at least ``FRAME_WIDE_AREA`` of the frame (what the coordinator acts on over the
+whole frame); ``frame_wide_right``: how many of them really have it. ``severity_mae``: mean absolute severity error where the
 degradation is present; the top-level figures are means over the degradations present in the
 folder.
 """
@@ -24,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mosaicir.agents.coordinator import FRAME_WIDE_AREA
 from mosaicir.core.names import DEGRADATIONS
 from mosaicir.degrade.generator import load_labels, load_manifest
 from mosaicir.io import load_image
@@ -38,7 +42,8 @@ def bench_perception(data: str | os.PathLike[str], out: str | os.PathLike[str], 
     """Run the benchmark on a generated folder; returns the document written to ``out/perception.json``."""
     folder, out_dir = Path(data), Path(out)
     manifest = load_manifest(folder)
-    counts = {n: {"tp": 0, "fp": 0, "fn": 0, "abs_error": 0.0, "false_alarms": 0} for n in DEGRADATIONS}
+    counts = {n: {"tp": 0, "fp": 0, "fn": 0, "abs_error": 0.0, "false_alarms": 0, "frame_wide": 0, "frame_wide_right": 0}
+              for n in DEGRADATIONS}
     clean_pixels = clean_flagged = 0
     seconds = megapixels = 0.0
     named_all = 0
@@ -74,8 +79,12 @@ def bench_perception(data: str | os.PathLike[str], out: str | os.PathLike[str], 
         summary = maps.summary()
         missed = sorted(applied - set(summary.present))
         named_all += not missed
+        frame_wide = [n for n in summary.present if summary.degradations[n].area >= FRAME_WIDE_AREA]
+        for name in frame_wide:
+            counts[name]["frame_wide"] += 1
+            counts[name]["frame_wide_right"] += name in applied
         per_image.append({"id": entry["id"], "applied": sorted(applied), "named": summary.present, "missed": missed,
-                          "seconds": round(maps.seconds, 4)})
+                          "frame_wide": frame_wide, "seconds": round(maps.seconds, 4)})
     per_degradation = {}
     for name, c in counts.items():
         support = c["tp"] + c["fn"]
@@ -86,6 +95,7 @@ def bench_perception(data: str | os.PathLike[str], out: str | os.PathLike[str], 
             "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
             "severity_mae": round(c["abs_error"] / support, 4) if support else None, "support": support,
             "false_positive_pixels": c["fp"], "false_alarm_rate": round(c["false_alarms"] / max(clean_pixels, 1), 4),
+            "frame_wide_images": c["frame_wide"], "frame_wide_right": c["frame_wide_right"],
         }
     present = [n for n in DEGRADATIONS if per_degradation[n]["support"] > 0]
     result = {
@@ -108,15 +118,16 @@ def markdown_table(result: dict) -> str:
     """Markdown table of one perception run."""
     lines = [f"`{result['command']}`" if result.get("command") else "", "",
              f"Suite `{result['suite']}`, {result['items']} images, method `{result['method']}`.", "",
-             "| degradation | precision | recall | F1 | severity MAE | pixels present | false alarms |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+             "| degradation | precision | recall | F1 | severity MAE | pixels present | false alarms | whole frame (right) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, row in result["per_degradation"].items():
         alarms = f"{100 * row['false_alarm_rate']:.1f}%" if "false_alarm_rate" in row else "-"
+        frame = f"{row['frame_wide_images']} ({row['frame_wide_right']})" if "frame_wide_images" in row else "-"
         if row["support"]:
             lines.append(f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | "
-                         f"{row['severity_mae']:.3f} | {row['support']:,} | {alarms} |")
+                         f"{row['severity_mae']:.3f} | {row['support']:,} | {alarms} | {frame} |")
         else:
-            lines.append(f"| {name} | - | - | - | - | 0 ({row['false_positive_pixels']:,} flagged) | {alarms} |")
+            lines.append(f"| {name} | - | - | - | - | 0 ({row['false_positive_pixels']:,} flagged) | {alarms} | {frame} |")
     macro = f"{result['macro_f1']:.3f}" if result["macro_f1"] is not None else "-"
     mae = f"{result['severity_mae']:.3f}" if result["severity_mae"] is not None else "-"
     lines += ["", f"Macro F1 {macro}, severity MAE {mae}, false-alarm rate {result['false_alarm_rate']:.3f}, "
