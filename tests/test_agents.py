@@ -280,6 +280,8 @@ def test_ignored_degradations_are_acted_on_only_over_the_whole_frame():
     assert _frame_wide(summary(rain=0.85), default) == {"rain": 0.6}
     assert _frame_wide(summary(rain=0.3), default) == {}
     assert _frame_wide(summary(low_light=1.0), default) == {}
+    # rain on a frame darkened all over is left: the derainer would take more than the streaks
+    assert _frame_wide(summary(rain=0.9, low_light=0.9, haze=0.9), default) == {"haze": 0.6}
     # haze over the whole frame too (one veil); motion blur stays ignored however much of the frame
     # it covers; 1 turns the rule off
     assert _frame_wide(summary(haze=0.9, noise=1.0), default) == {"haze": 0.6}

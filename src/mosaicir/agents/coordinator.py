@@ -270,10 +270,15 @@ def _frame_wide(summary, config: RestoreConfig) -> dict[str, float]:
     found = {}
     if config.frame_wide_area >= 1.0:
         return found
+    covers = {name: summary.degradations[name].present and summary.degradations[name].area >= config.frame_wide_area
+              for name in FRAME_WIDE_CANDIDATES + ("low_light",)}
     for name in FRAME_WIDE_CANDIDATES:
-        report = summary.degradations[name]
-        if report.present and report.area >= config.frame_wide_area:
-            found[name] = report.mean_severity
+        # the derainer, trained on well-exposed photographs, takes more than the streaks from a
+        # frame that is darkened all over, and low light is not restored (docs/BENCHMARKS.md)
+        if name == "rain" and covers["low_light"]:
+            continue
+        if covers[name]:
+            found[name] = summary.degradations[name].mean_severity
     return found
 
 
