@@ -33,7 +33,7 @@ from mosaicir.core.errors import InvalidInputError
 from mosaicir.core.image import check_image
 from mosaicir.core.names import DEGRADATIONS
 from mosaicir.fusion import RegionResult, fuse
-from mosaicir.perception import DegradationMaps, perceive
+from mosaicir.perception import DegradationMaps, PerceptionSummary, perceive
 from mosaicir.quality import artifact_penalty, artifacts, quality_score
 from mosaicir.regions import Region, decompose
 from mosaicir.trajectory import (
@@ -157,7 +157,7 @@ class Coordinator:
                 if name not in acted_on:
                     continue
                 report = summary.degradations[name]
-                if report.present and report.area >= config.global_area:
+                if report.covers(config.global_area):
                     global_signature[name] = report.mean_severity
         if global_signature:
             current, maps = self._whole_frame(trajectory, current, global_signature, maps, perceive_after=True)
@@ -261,25 +261,21 @@ class Coordinator:
         return RestoreResult(image=result, trajectory=trajectory, maps=maps)
 
 
-def _frame_wide(summary, config: RestoreConfig) -> dict[str, float]:
+def _frame_wide(summary: PerceptionSummary, config: RestoreConfig) -> dict[str, float]:
     """``{degradation: mean severity}`` of the scene degradations the summary finds over at least
     ``config.frame_wide_area`` of the frame, restored on the whole frame after the regions (one
     veil, one rain layer). Ignored ones among them are acted on only then: the rain detector,
     unreliable region by region, is right on most images where it finds rain nearly everywhere
     (docs/BENCHMARKS.md)."""
-    found = {}
-    if config.frame_wide_area >= 1.0:
-        return found
-    covers = {name: summary.degradations[name].present and summary.degradations[name].area >= config.frame_wide_area
-              for name in FRAME_WIDE_CANDIDATES + ("low_light",)}
-    for name in FRAME_WIDE_CANDIDATES:
-        # the derainer, trained on well-exposed photographs, takes more than the streaks from a
-        # frame that is darkened all over, and low light is not restored (docs/BENCHMARKS.md)
-        if name == "rain" and covers["low_light"]:
-            continue
-        if covers[name]:
-            found[name] = summary.degradations[name].mean_severity
-    return found
+    share = config.frame_wide_area
+    if share >= 1.0:
+        return {}
+    reports = summary.degradations
+    # the derainer, trained on well-exposed photographs, takes more than the streaks from a frame
+    # that is darkened all over, and low light is not restored (docs/BENCHMARKS.md)
+    darkened = reports["low_light"].covers(share)
+    return {name: reports[name].mean_severity for name in FRAME_WIDE_CANDIDATES
+            if reports[name].covers(share) and not (name == "rain" and darkened)}
 
 
 def _report(maps: DegradationMaps) -> str:

@@ -79,7 +79,7 @@ def bench_perception(data: str | os.PathLike[str], out: str | os.PathLike[str], 
         summary = maps.summary()
         missed = sorted(applied - set(summary.present))
         named_all += not missed
-        frame_wide = [n for n in summary.present if summary.degradations[n].area >= FRAME_WIDE_AREA]
+        frame_wide = [n for n in summary.present if summary.degradations[n].covers(FRAME_WIDE_AREA)]
         for name in frame_wide:
             counts[name]["frame_wide"] += 1
             counts[name]["frame_wide_right"] += name in applied

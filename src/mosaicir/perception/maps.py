@@ -35,6 +35,10 @@ class DegradationReport(BaseModel):
     basis: Literal["cells", "image"] = Field(
         "cells", description="how presence was decided: flagged cells, or the whole-image threshold")
 
+    def covers(self, share: float) -> bool:
+        """Present and flagged over at least ``share`` of the image."""
+        return self.present and self.area >= share
+
 
 class PerceptionSummary(BaseModel):
     """What perception says about a whole image (``mosaicir analyze``)."""

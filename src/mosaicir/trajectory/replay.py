@@ -42,7 +42,7 @@ def replay(trajectory: Trajectory, image: np.ndarray, *, check: bool = True) -> 
     split = next((i for i, s in enumerate(trajectory.steps) if s.kind == "regions"), len(trajectory.steps))
     for call in accepted_calls(trajectory, None, trajectory.steps[:split]):
         current = get_tool(call.tool).apply(current, call.params)
-    regions_step = next((s for s in trajectory.steps if s.kind == "regions"), None)
+    regions_step = trajectory.steps[split] if split < len(trajectory.steps) else None
     if regions_step is not None and regions_step.regions:
         maps = perceive(current, method=config.perception, estimates=False)
         regions = decompose(maps, exclude=tuple(regions_step.global_degradations) + tuple(config.ignore),
