@@ -48,10 +48,15 @@ class DegradationPairs(torch.utils.data.IterableDataset):
         patch: patch side P (multiple of 16).
         clean_fraction: share of pairs left undegraded.
         seed: base seed; each data-loader worker derives its own stream from it.
+        saturation: largest factor by which the colour (Cb, Cr about grey) of a clean patch is
+            multiplied before degrading, drawn uniformly in [1, saturation]; 1 keeps the
+            photographs' own colours. More saturated patches carry the colour errors that
+            4:2:0 JPEG makes on vivid photographs, rare in the training folders.
     """
 
     def __init__(self, images: list[np.ndarray], degradation: str, patch: int = 128,
-                 clean_fraction: float = 0.1, severity_range: tuple[float, float] = (0.1, 1.0), seed: int = 0) -> None:
+                 clean_fraction: float = 0.1, severity_range: tuple[float, float] = (0.1, 1.0), seed: int = 0,
+                 saturation: float = 1.0) -> None:
         super().__init__()
         self.images = images
         self.model = get_degradation(degradation)
@@ -59,6 +64,7 @@ class DegradationPairs(torch.utils.data.IterableDataset):
         self.clean_fraction = clean_fraction
         self.severity_range = severity_range
         self.seed = seed
+        self.saturation = saturation
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
@@ -81,6 +87,8 @@ class DegradationPairs(torch.utils.data.IterableDataset):
         if rng.random() < 0.5:
             crop = crop[:, ::-1]
         clean = np.ascontiguousarray(crop).astype(np.float32) / 255.0
+        if self.saturation > 1.0:
+            clean = saturate(clean, float(rng.uniform(1.0, self.saturation)))
         if rng.random() < self.clean_fraction:
             degraded = clean
         else:
@@ -89,6 +97,24 @@ class DegradationPairs(torch.utils.data.IterableDataset):
         inner = slice(MARGIN, MARGIN + self.patch)
         to_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a[inner, inner].transpose(2, 0, 1)))
         return to_tensor(degraded), to_tensor(clean)
+
+
+def saturate(image: np.ndarray, factor: float) -> np.ndarray:
+    """``image`` (float32 ``H x W x 3`` in [0, 1]) with its chroma (JPEG's Cb, Cr about grey)
+    multiplied by ``factor`` >= 1, clipped back into the RGB cube. Scaling Cb and Cr at fixed luma
+    Y is ``Y + factor * (RGB - Y)`` (numpy only: OpenCV's thread pool can hang in forked workers)."""
+    luma = image @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return np.clip(luma[..., None] + np.float32(factor) * (image - luma[..., None]), 0.0, 1.0).astype(np.float32)
+
+
+def pair_loader(dataset: DegradationPairs, batch: int, workers: int) -> torch.utils.data.DataLoader:
+    """Batches of ``dataset`` made by ``workers`` processes (0: in this one). The workers are
+    spawned, not forked: a fork after the parent has used its thread pools can hang them."""
+    return torch.utils.data.DataLoader(
+        dataset, batch_size=batch, num_workers=workers, worker_init_fn=worker_init,
+        persistent_workers=workers > 0, prefetch_factor=4 if workers > 0 else None,
+        multiprocessing_context="spawn" if workers > 0 else None,
+    )
 
 
 def worker_init(_: int) -> None:

@@ -27,7 +27,7 @@ import torch
 
 from mosaicir.core.image import psnr
 from mosaicir.core.names import DEGRADATIONS
-from train.data import DegradationPairs, load_clean_images, worker_init
+from train.data import DegradationPairs, load_clean_images, pair_loader
 from train.nets import ChromaRefineNet, RestorationUNet, TwoStageNet, count_parameters, export_onnx
 
 #: Shipped tool name and network width per degradation.
@@ -63,6 +63,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-side", type=int, default=384, help="longer side of the training images")
+    parser.add_argument("--saturation", type=float, default=1.0,
+                        help="colour boost of training patches, uniform in [1, S] (1 = none)")
     parser.add_argument("--resume", action="store_true", help="start from OUT/<tool>.pt when it exists (fine-tuning)")
     parser.add_argument("--first-stage-dir", default=str(Path(__file__).resolve().parents[1] / "src" / "mosaicir" / "models"),
                         help="where the ONNX file of a refiner's first stage is read from (default: the shipped models)")
@@ -150,11 +152,9 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
     n_val = max(2, len(images) // 20)
     val_images = [images[i] for i in order[:n_val]]
     train_images = [images[i] for i in order[n_val:]]
-    dataset = DegradationPairs(train_images, degradation, patch=args.patch, seed=args.seed)
-    loader = torch.utils.data.DataLoader(
-        dataset, batch_size=args.batch, num_workers=args.workers, worker_init_fn=worker_init,
-        persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers > 0 else None,
-    )
+    dataset = DegradationPairs(train_images, degradation, patch=args.patch, seed=args.seed,
+                               saturation=args.saturation)
+    loader = pair_loader(dataset, args.batch, args.workers)
     model = build_network(name, width, Path(args.first_stage_dir))
     checkpoint = out / f"{tool}.pt"
     resumed_from = None
@@ -208,7 +208,7 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
         "tool": tool, "network": name, "degradation": degradation, "first_stage": REFINERS[name][1] if name in REFINERS else None,
         "width": width, "parameters": count_parameters(model), "steps": step,
         "resumed_from_steps": resumed_from, "steps_total": steps_total,
-        "batch": args.batch, "patch": args.patch, "lr": args.lr, "seed": args.seed, "seconds": round(seconds, 1),
+        "batch": args.batch, "patch": args.patch, "lr": args.lr, "saturation": args.saturation, "seed": args.seed, "seconds": round(seconds, 1),
         "device": torch.cuda.get_device_name(0) if device.type == "cuda" else platform.processor() or "cpu",
         "train_images": len(train_images), "validation": validation, "data": [str(d) for d in args.data],
         "torch": torch.__version__, "log": log,
