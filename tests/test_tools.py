@@ -157,3 +157,29 @@ def test_dehaze_veil_bound_spares_bright_clean_content():
     bounded = psnr(scene, tool.apply(scene, {"veil_window": 61}))
     unbounded = psnr(scene, tool.apply(scene, {"veil_window": 0}))
     assert bounded > unbounded + 3.0, (bounded, unbounded)
+
+
+def test_chroma_from_luma_restores_colour_edges_that_follow_luma_edges():
+    from mosaicir.tools.jpeg import chroma_from_luma
+
+    rng = np.random.default_rng(0)
+    # colour patches whose borders are also luminance borders, as in most photographs
+    blocks = rng.uniform(0.1, 0.9, size=(6, 6, 3)).astype(np.float32)
+    clean = cv2.resize(blocks, (120, 120), interpolation=cv2.INTER_NEAREST)
+    degraded, _ = get_degradation("jpeg")(clean, 0.5, rng)
+    ycc = lambda x: cv2.cvtColor(x, cv2.COLOR_RGB2YCrCb)[:, :, 1:]
+    restored = chroma_from_luma(degraded)
+    assert restored.dtype == np.float32 and restored.shape == clean.shape
+    assert np.abs(ycc(restored) - ycc(clean)).mean() < 0.85 * np.abs(ycc(degraded) - ycc(clean)).mean()
+    flat = np.full((32, 32, 3), (0.7, 0.4, 0.2), np.float32)
+    np.testing.assert_allclose(chroma_from_luma(flat), flat, atol=1e-3)
+
+
+def test_wiener_defocus_leaves_directional_blur_alone(fixture_image):
+    tool = get_tool("wiener_defocus")
+    moved, _ = get_degradation("motion_blur")(fixture_image, 0.5, np.random.default_rng(0))
+    assert np.array_equal(tool.apply(moved, tool.params_for(0.5)), moved)
+    forced = tool.apply(moved, tool.params_for(0.5).model_copy(update={"motion_check": False}))
+    assert psnr(fixture_image, forced) < psnr(fixture_image, moved)  # what the check spares
+    defocused, _ = get_degradation("defocus_blur")(fixture_image, 0.5, np.random.default_rng(0))
+    assert psnr(fixture_image, tool.apply(defocused, tool.params_for(0.5))) > psnr(fixture_image, defocused) + 1.0

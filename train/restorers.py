@@ -264,7 +264,8 @@ def load_onnx_weights(model: torch.nn.Module, path: Path, weights: dict[str, np.
 
 def model_card(record: dict) -> str:
     base = (f"python -m train.restorers --degradation {record.get('network', record['degradation'])} --data {' '.join(record['data'])} "
-            f"--batch {record['batch']} --patch {record['patch']} --width {record['width']} --out OUT")
+            f"--batch {record['batch']} --patch {record['patch']} --width {record['width']} --out OUT"
+            + (f" --saturation {record['saturation']}" if record.get("saturation", 1.0) != 1.0 else ""))
     if record.get("resumed_from_steps"):
         recipe = (f"`{base} --steps {record['resumed_from_steps']}`, then fine-tuning "
                   f"`{base} --resume --lr {record['lr']} --steps {record['steps']}`")
@@ -286,7 +287,7 @@ def model_card(record: dict) -> str:
 Restores `{record['degradation']}`. {network}
 
 - Data: clean natural images from {', '.join(record['data'])} ({record['train_images']} images for training,
-  longer side at most 384 px), degraded on the fly by `mosaicir.degrade` at severities U(0.1, 1), 10% left clean.
+  longer side at most 384 px){', colour boosted by a factor U(1, ' + str(record['saturation']) + ')' if record.get('saturation', 1.0) != 1.0 else ''}, degraded on the fly by `mosaicir.degrade` at severities U(0.1, 1), 10% left clean.
 - Training{' of the second stage' if record.get('first_stage') else ''}: {record['steps']} steps{' (fine-tuning after ' + str(record['resumed_from_steps']) + ' earlier steps)' if record.get('resumed_from_steps') else ''} of batch {record['batch']}, {record['patch']}x{record['patch']} patches, AdamW lr {record['lr']}
   with warm-up and cosine decay, L1 loss, seed {record['seed']}; {record['seconds']} s on {record['device']}
   (torch {record['torch']}).
