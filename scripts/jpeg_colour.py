@@ -2,7 +2,7 @@
 
 On the ``jpeg`` items of a ``single``-suite folder at one severity, prints the mean PSNR of:
 the input; the input with only its luma error (colour taken from the clean image) and with only
-its colour error (luma from the clean image); ``dejpeg_unet`` without and with its
+its colour error (luma from the clean image), on the colour photographs only; ``dejpeg_unet`` without and with its
 chroma-from-luma step; and the same for other ONNX checkpoints given with ``--onnx``. Figures for
 ``docs/TOOLS.md``. Run::
 
@@ -49,8 +49,11 @@ def main() -> None:
         degraded = load_image(args.folder / "degraded" / f"{name}.png").image
         clean = load_image(args.folder / "clean" / f"{name}.png").image
         add("input", psnr(clean, degraded))
-        add("input, luma error only", psnr(clean, with_planes(degraded, clean)))
-        add("input, colour error only", psnr(clean, with_planes(clean, degraded)))
+        chroma = cv2.cvtColor(clean, cv2.COLOR_RGB2YCrCb)[:, :, 1:]
+        if np.abs(chroma - 0.5).max() > 1.0 / 255.0:  # the split means nothing on grey photographs
+            add("input, luma error only (colour images)", psnr(clean, with_planes(degraded, clean)))
+            add("input, colour error only (colour images)", psnr(clean, with_planes(clean, degraded)))
+            add("input (colour images)", psnr(clean, degraded))
         for label, tool in networks.items():
             add(f"{label}, network only", psnr(clean, tool.apply(degraded, tool.Params(chroma_radius=0))))
             add(f"{label}, with chroma from luma", psnr(clean, tool.apply(degraded, tool.Params())))
