@@ -15,6 +15,11 @@ from mosaicir.tools.learned import OnnxRestorer
 #: Median dark channel below which an image counts as haze-free, and the ramp above it.
 HAZE_FREE_DARK = 0.12
 HAZE_RAMP = 0.15
+#: The same test on the dark channel's minimum over a wide window: a veil lifts the shadows of
+#: every neighbourhood, while blur or washed-out texture raises the 15-px dark channel but leaves
+#: some dark pixel within HAZE_FLOOR_WINDOW px.
+HAZE_FREE_FLOOR = 0.08
+HAZE_FLOOR_WINDOW = 61
 
 
 def dark_channel(image: np.ndarray, patch: int = 15) -> np.ndarray:
@@ -53,9 +58,12 @@ class DarkChannelDehaze(Tool):
     def _apply(self, image, params):
         dark = dark_channel(image)
         airlight = params.airlight or estimate_airlight(image, dark)
-        # haze evidence: clear photographs have a dark channel mostly near 0 (He et al.); scale
-        # the removal down where the image shows little haze, so clear images pass nearly unchanged
-        evidence = float(np.clip((np.median(dark) - HAZE_FREE_DARK) / HAZE_RAMP, 0.0, 1.0))
+        # haze evidence: clear photographs have a dark channel mostly near 0 (He et al.), and a
+        # veil lifts even the darkest pixel of every wide neighbourhood; scale the removal down
+        # where the image shows little haze, so clear images pass nearly unchanged
+        floor = cv2.erode(dark, np.ones((HAZE_FLOOR_WINDOW, HAZE_FLOOR_WINDOW), np.uint8))
+        evidence = min(float(np.clip((np.median(dark) - HAZE_FREE_DARK) / HAZE_RAMP, 0.0, 1.0)),
+                       float(np.clip((np.median(floor) - HAZE_FREE_FLOOR) / HAZE_RAMP, 0.0, 1.0)))
         if evidence <= 0.0:
             return image
         transmission = 1.0 - params.omega * evidence * dark_channel(image / airlight)
