@@ -213,14 +213,22 @@ class MotionKernelParams(ToolParams):
     angle: float = Field(0.0, ge=0.0, le=180.0, description="motion angle in degrees (used when length > 0)")
 
 
+def linear_motion(image: np.ndarray) -> tuple[float, float] | None:
+    """``(length_px, angle_deg)`` of the linear motion :func:`estimate_motion` finds in ``image``,
+    or None when there is no clear motion (no fit, or shorter than ``MOTION_MIN_LENGTH``)."""
+    length, angle, confidence = estimate_motion(image, max_length=30)
+    return (length, angle) if confidence > 0 and length >= MOTION_MIN_LENGTH else None
+
+
 def motion_kernel_for(image: np.ndarray, params: MotionKernelParams) -> np.ndarray | None:
     """The motion kernel given by ``params``, or estimated from ``image`` when ``params.length`` is
     0; None when there is no clear motion (deconvolving with a guessed kernel only rings)."""
     length, angle = params.length, params.angle
     if length <= 0:
-        length, angle, confidence = estimate_motion(image, max_length=30)
-        if confidence <= 0 or length < MOTION_MIN_LENGTH:
+        found = linear_motion(image)
+        if found is None:
             return None
+        length, angle = found
     if length < 2:
         return None
     return motion_kernel(length, angle, 0.4 * length)
@@ -268,13 +276,6 @@ class WienerDefocusParams(ToolParams):
     motion_check: bool = Field(True, description="leave the image unchanged when its spectrum shows linear motion")
 
 
-def shows_linear_motion(image: np.ndarray) -> bool:
-    """True when :func:`estimate_motion` finds a motion kernel in ``image`` (the test by which the
-    motion tools act): its blur is directional, not the disk of defocus."""
-    length, _, confidence = estimate_motion(image, max_length=30)
-    return confidence > 0 and length >= MOTION_MIN_LENGTH
-
-
 class WienerDefocus(Tool):
     """Wiener deconvolution of defocus blur with a disk kernel of estimated or given radius. An
     image whose blur is directional (linear motion read from its spectrum) is left unchanged: a
@@ -290,7 +291,7 @@ class WienerDefocus(Tool):
 
     def _apply(self, image, params):
         radius = params.radius if params.radius > 0 else estimate_defocus_radius(image)
-        if radius < 0.75 or (params.motion_check and shows_linear_motion(image)):
+        if radius < 0.75 or (params.motion_check and linear_motion(image) is not None):
             return image
         balance = params.balance or 5e-4 * radius**2
         return wiener_deconvolve(image, disk_kernel(radius), balance)

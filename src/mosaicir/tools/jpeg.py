@@ -9,7 +9,6 @@ from pydantic import Field
 
 from mosaicir.tools.base import Tool, ToolParams
 from mosaicir.tools.learned import NetworkParams, OnnxRestorer
-from mosaicir.tools.tiling import process_tiled
 
 
 def blockiness(image: np.ndarray) -> float:
@@ -81,10 +80,7 @@ class DejpegNet(OnnxRestorer):
     model_file = "dejpeg_unet.onnx"
     seconds_per_megapixel = 0.35
 
-    def _apply(self, image: np.ndarray, params: DejpegParams) -> np.ndarray:
-        restored = process_tiled(image, self.run_network, tile=self.tile, overlap=self.overlap)
-        if params.chroma_radius > 0:
-            restored = chroma_from_luma(np.clip(restored, 0.0, 1.0), params.chroma_radius, params.chroma_eps)
-        if params.strength >= 1.0:
+    def refine(self, restored: np.ndarray, params: DejpegParams) -> np.ndarray:
+        if params.chroma_radius <= 0:
             return restored
-        return image + np.float32(params.strength) * (restored - image)
+        return chroma_from_luma(np.clip(restored, 0.0, 1.0), params.chroma_radius, params.chroma_eps)

@@ -80,8 +80,12 @@ class OnnxRestorer(Tool):
         (restored,) = session.run(None, {session.get_inputs()[0].name: batch})
         return restored[0].transpose(1, 2, 0)[:height, :width]
 
+    def refine(self, restored: np.ndarray, params: NetworkParams) -> np.ndarray:
+        """A step after the network, on the whole restored image (none here; subclasses add one)."""
+        return restored
+
     def _apply(self, image: np.ndarray, params: NetworkParams) -> np.ndarray:
-        restored = process_tiled(image, self.run_network, tile=self.tile, overlap=self.overlap)
+        restored = self.refine(process_tiled(image, self.run_network, tile=self.tile, overlap=self.overlap), params)
         if params.strength >= 1.0:
             return restored
         return image + np.float32(params.strength) * (restored - image)
