@@ -279,7 +279,7 @@ class WienerDefocusParams(ToolParams):
 class WienerDefocus(Tool):
     """Wiener deconvolution of defocus blur with a disk kernel of estimated or given radius. An
     image whose blur is directional (linear motion read from its spectrum) is left unchanged: a
-    disk kernel deconvolves motion blur into ringing (-2.3 dB at motion severity 0.5)."""
+    disk kernel deconvolves motion blur into ringing (`tests/test_tools.py`)."""
 
     name = "wiener_defocus"
     targets = ("defocus_blur",)
