@@ -264,29 +264,36 @@ def test_llm_planner_falls_back_on_invalid_plans(chat_server, answer):
 
 
 def test_ignored_degradations_are_acted_on_only_over_the_whole_frame():
-    from mosaicir.agents.coordinator import _frame_wide
+    from mosaicir.agents.coordinator import frame_wide_degradations
     from mosaicir.core.names import DEGRADATIONS
     from mosaicir.perception import DegradationReport, PerceptionSummary
 
-    def summary(**areas):
+    def summary(white_point=1.0, **areas):
         reports = {n: DegradationReport(present=n in areas, area=areas.get(n, 0.0), mean_severity=0.6 if n in areas else 0.0,
                                         max_severity=0.7 if n in areas else 0.0) for n in DEGRADATIONS}
-        return PerceptionSummary(size=(64, 64), method="auto", present=sorted(areas), degradations=reports)
+        estimates = {"white_point": white_point} if "low_light" in areas else {}
+        return PerceptionSummary(size=(64, 64), method="auto", present=sorted(areas), degradations=reports, estimates=estimates)
 
     default = RestoreConfig()
     assert set(default.ignore) >= {"rain", "low_light", "motion_blur"}
-    # rain over nearly the whole frame is acted on, a rainy corner is not; low light never (a
-    # naturally dark photograph reads as darkened all over)
-    assert _frame_wide(summary(rain=0.85), default) == {"rain": 0.6}
-    assert _frame_wide(summary(rain=0.3), default) == {}
-    assert _frame_wide(summary(low_light=1.0), default) == {}
-    # rain on a frame darkened all over is left: the derainer would take more than the streaks
-    assert _frame_wide(summary(rain=0.9, low_light=0.9, haze=0.9), default) == {"haze": 0.6}
+    # rain over nearly the whole frame is acted on, a rainy corner is not; low light only when the
+    # frame is under-exposed (a naturally dark photograph reads as darkened all over, but keeps its
+    # highlights)
+    assert frame_wide_degradations(summary(rain=0.85), default) == {"rain": 0.6}
+    assert frame_wide_degradations(summary(rain=0.3), default) == {}
+    assert frame_wide_degradations(summary(low_light=1.0), default) == {}
+    assert frame_wide_degradations(summary(low_light=1.0, white_point=0.98), default) == {}
+    assert frame_wide_degradations(summary(low_light=1.0, white_point=0.7), default) == {"low_light": 0.6}
+    assert frame_wide_degradations(summary(low_light=0.5, white_point=0.7), default) == {}
+    # rain on a dark frame that stays dark is left: the derainer would take more than the streaks;
+    # on an under-exposed frame it follows the brightening
+    assert frame_wide_degradations(summary(rain=0.9, low_light=0.9, haze=0.9), default) == {"haze": 0.6}
+    assert frame_wide_degradations(summary(rain=0.9, low_light=0.9, white_point=0.6), default) == {"rain": 0.6, "low_light": 0.6}
     # haze over the whole frame too (one veil); motion blur stays ignored however much of the frame
     # it covers; 1 turns the rule off
-    assert _frame_wide(summary(haze=0.9, noise=1.0), default) == {"haze": 0.6}
-    assert _frame_wide(summary(motion_blur=1.0), default) == {}
-    assert _frame_wide(summary(rain=1.0), RestoreConfig(frame_wide_area=1.0)) == {}
+    assert frame_wide_degradations(summary(haze=0.9, noise=1.0), default) == {"haze": 0.6}
+    assert frame_wide_degradations(summary(motion_blur=1.0), default) == {}
+    assert frame_wide_degradations(summary(rain=1.0), RestoreConfig(frame_wide_area=1.0)) == {}
 
 
 def test_whole_frame_scene_pass_runs_after_the_regions_and_replays(scene, monkeypatch):
@@ -298,7 +305,7 @@ def test_whole_frame_scene_pass_runs_after_the_regions_and_replays(scene, monkey
     hazy = degrade(scene, "haze", 0.6)
     image = hazy.copy()
     image[:, :128] = degrade(hazy, "noise", 0.6)[:, :128]
-    monkeypatch.setattr(coordinator, "_frame_wide", lambda summary, config: {"haze": 0.5})
+    monkeypatch.setattr(coordinator, "frame_wide_degradations", lambda summary, config: {"haze": 0.5})
     monkeypatch.setattr(coordinator, "GLOBAL_CANDIDATES", ())  # the noise stays regional here
     result = Coordinator(config(strategy="spatial")).run(image)
     steps = result.trajectory.steps
@@ -310,3 +317,31 @@ def test_whole_frame_scene_pass_runs_after_the_regions_and_replays(scene, monkey
     assert regional and [s.tool for s in scene_pass] == ["dark_channel"]
     np.testing.assert_array_equal(replay(result.trajectory, image), result.image)
     assert psnr(scene, result.image) > psnr(scene, image) + 3.0
+
+
+def test_under_exposed_frame_is_brightened_from_its_own_white_point(scene, monkeypatch):
+    import mosaicir.agents.coordinator as coordinator
+    from mosaicir.core.names import DEGRADATIONS
+
+    # exposure cut to 45%: perception is made to report low light over the whole frame; the
+    # adaptive gamma runs on the whole frame and only stretches the white point back to white
+    # (gamma 1), in both strategies (a photograph whose brightest pixels were below white comes
+    # out a little too bright)
+    dark = (scene * 0.45).astype(np.float32)
+    real_perceive = coordinator.perceive
+
+    def perceive_dark(image, **kwargs):
+        maps = real_perceive(image, **kwargs)
+        maps.confidence[DEGRADATIONS.index("low_light")] = 1.0
+        maps.severity[DEGRADATIONS.index("low_light")] = 0.6
+        return maps
+
+    monkeypatch.setattr(coordinator, "perceive", perceive_dark)
+    for strategy in ("spatial", "global"):
+        result = Coordinator(config(strategy=strategy)).run(dark)
+        steps = result.trajectory.steps
+        calls = [s for s in steps if s.kind == "tool_call" and s.tool == "adaptive_gamma"]
+        assert calls and calls[0].region is None if strategy == "spatial" else calls, strategy
+        assert calls[0].params["gamma"] == 1.0, strategy
+        assert any(s.kind == "decision" and s.tool == "adaptive_gamma" and s.decision == "accept" for s in steps), strategy
+        assert psnr(scene, result.image) > psnr(scene, dark) + 5.0

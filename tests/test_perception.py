@@ -156,8 +156,10 @@ def test_bench_perception_writes_the_document(tmp_path):
         assert key in document
     assert set(document["per_degradation"]) == set(DEGRADATIONS)
     row = document["per_degradation"]["noise"]
-    assert {"precision", "recall", "f1", "severity_mae", "false_alarm_rate", "frame_wide_images", "frame_wide_right"} <= set(row)
+    assert {"precision", "recall", "f1", "severity_mae", "false_alarm_rate", "frame_wide_images", "frame_wide_right",
+            "frame_wide_acted", "frame_wide_acted_right"} <= set(row)
     assert all(0 <= r["frame_wide_right"] <= r["frame_wide_images"] <= document["items"]
+               and 0 <= r["frame_wide_acted_right"] <= r["frame_wide_acted"] <= document["items"]
                for r in document["per_degradation"].values())
     assert all(set(item["frame_wide"]) <= set(item["named"]) for item in document["per_image"])
     assert 0.0 <= document["false_alarm_rate"] <= 1.0

@@ -45,9 +45,14 @@ STRATEGIES: tuple[str, ...] = ("none", "global", "spatial")
 #: (docs/PERCEPTION.md), and acting on false alarms costs more than the misses (docs/BENCHMARKS.md).
 UNRELIABLE: tuple[str, ...] = ("motion_blur", "rain", "low_light")
 #: Scene degradations restored on the whole frame when perception finds them over nearly all of it;
-#: rain, ignored by default, is acted on only then. Low light is not among them: naturally dark
-#: photographs are read as darkened over the whole frame too (docs/BENCHMARKS.md).
-FRAME_WIDE_CANDIDATES: tuple[str, ...] = ("haze", "rain")
+#: rain and low light, ignored by default, are acted on only then, low light only on an
+#: under-exposed frame (``UNDEREXPOSED_WHITE``).
+FRAME_WIDE_CANDIDATES: tuple[str, ...] = ("haze", "rain", "low_light")
+#: Low light found over the whole frame is restored only when the frame's white point (99th
+#: percentile of the value, ``white_point`` in the perception estimates) is below this: naturally
+#: dark photographs, which perception also reads as darkened all over, keep their lights and
+#: highlights, while exposure cut down (scaled or shifted) leaves nothing near white (docs/BENCHMARKS.md).
+UNDEREXPOSED_WHITE = 0.9
 #: Default share of the frame above which they count as covering it (``RestoreConfig.frame_wide_area``).
 FRAME_WIDE_AREA = 0.8
 #: Degradations the coordinator restores on the whole frame when they cover most of it.
@@ -148,7 +153,7 @@ class Coordinator:
             return self._finish(trajectory, image, image, maps, start)
         global_signature: dict[str, float] = {}
         summary = maps.summary()
-        frame_wide = _frame_wide(summary, config)
+        frame_wide = frame_wide_degradations(summary, config)
         acted_on = [n for n in DEGRADATIONS if n not in config.ignore or n in frame_wide]
         scene_signature: dict[str, float] = {}
         if config.strategy == "spatial":
@@ -170,7 +175,7 @@ class Coordinator:
             global_degradations={**global_signature, **scene_signature}, untouched_area=round(untouched, 4),
             regions=[RegionInfo(id=r.id, bbox=r.bbox, area=round(r.area, 4), signature=r.signature) for r in regions]))
         if regions:
-            current = self._restore_regions(trajectory, current, maps, regions)
+            current = self._restore_regions(trajectory, current, maps, regions, frame_wide=tuple(frame_wide))
         if scene_signature:
             # scene degradations come first in the physical order, so they are restored last
             current, _ = self._whole_frame(trajectory, current, scene_signature, maps, perceive_after=False)
@@ -180,7 +185,7 @@ class Coordinator:
                      maps: DegradationMaps, perceive_after: bool) -> tuple[np.ndarray, DegradationMaps]:
         """One expert on the whole frame for ``signature``; returns the image and its perception
         (run again when asked and the image changed)."""
-        task = RegionTask(region=None, box=(0, 0) + image.shape[:2], signature=signature)
+        task = RegionTask(region=None, box=(0, 0) + image.shape[:2], signature=signature, hints=_frame_hints(signature))
         outcome = self.expert().run(task, image, None, report=_report(maps))
         for step in outcome.steps:
             trajectory.add(step)
@@ -192,7 +197,7 @@ class Coordinator:
         return outcome.image, maps
 
     def _restore_regions(self, trajectory: Trajectory, base: np.ndarray, maps: DegradationMaps,
-                         regions: list[Region]) -> np.ndarray:
+                         regions: list[Region], frame_wide: tuple[str, ...] = ()) -> np.ndarray:
         """Region experts in parallel on their crops, feathered fusion and the final check."""
         config = self.config
         # one airlight for the whole scene: every hazy region's dehazer uses the same estimate
@@ -200,7 +205,9 @@ class Coordinator:
         tasks = []
         for region in regions:
             box = region.crop_box(config.margin, base.shape[:2])
-            tasks.append((region, box, RegionTask(region=region.id, box=box, signature=region.signature, hints=hints)))
+            whole = box == (0, 0) + base.shape[:2]
+            task_hints = hints | (_frame_hints({n: 1.0 for n in frame_wide if n in region.signature}) if whole else {})
+            tasks.append((region, box, RegionTask(region=region.id, box=box, signature=region.signature, hints=task_hints)))
 
         def work(item) -> ExpertResult:
             region, (top, left, bottom, right), task = item
@@ -261,7 +268,7 @@ class Coordinator:
         return RestoreResult(image=result, trajectory=trajectory, maps=maps)
 
 
-def _frame_wide(summary: PerceptionSummary, config: RestoreConfig) -> dict[str, float]:
+def frame_wide_degradations(summary: PerceptionSummary, config: RestoreConfig) -> dict[str, float]:
     """``{degradation: mean severity}`` of the scene degradations the summary finds over at least
     ``config.frame_wide_area`` of the frame, restored on the whole frame after the regions (one
     veil, one rain layer). Ignored ones among them are acted on only then: the rain detector,
@@ -271,11 +278,27 @@ def _frame_wide(summary: PerceptionSummary, config: RestoreConfig) -> dict[str, 
     if share >= 1.0:
         return {}
     reports = summary.degradations
-    # the derainer, trained on well-exposed photographs, takes more than the streaks from a frame
-    # that is darkened all over, and low light is not restored (docs/BENCHMARKS.md)
-    darkened = reports["low_light"].covers(share)
-    return {name: reports[name].mean_severity for name in FRAME_WIDE_CANDIDATES
-            if reports[name].covers(share) and not (name == "rain" and darkened)}
+    dark = reports["low_light"].covers(share)
+    underexposed = dark and summary.estimates.get("white_point", 1.0) < UNDEREXPOSED_WHITE
+    wide = {}
+    for name in FRAME_WIDE_CANDIDATES:
+        if not reports[name].covers(share) or (name == "low_light" and not underexposed):
+            continue
+        # the derainer, trained on well-exposed photographs, takes more than the streaks from a
+        # frame that is dark all over and stays so (docs/BENCHMARKS.md); an under-exposed frame is
+        # brightened first (low light comes after rain in the physical order, so before it here)
+        if name == "rain" and dark and not underexposed:
+            continue
+        wide[name] = reports[name].mean_severity
+    return wide
+
+
+def _frame_hints(signature: dict[str, float]) -> dict[str, float]:
+    """Parameters fixed for a pass over the whole frame: the adaptive gamma only brings the frame's
+    white point back to white (``gamma`` 1), which undoes an exposure scaled down exactly; the
+    severity's gamma on top, or a curve chosen from the median, over-brightens (a dark photograph
+    lost up to 10 dB to the median curve; docs/BENCHMARKS.md)."""
+    return {"gamma": 1.0} if "low_light" in signature else {}
 
 
 def _report(maps: DegradationMaps) -> str:

@@ -5,15 +5,17 @@ where its severity exceeds the threshold calibrated on training data (``percepti
 never on the benchmark folder). Writes ``RES/perception.json``::
 
     {"per_degradation": {name: {"precision", "recall", "f1", "severity_mae", "support", "false_alarm_rate",
-                                "frame_wide_images", "frame_wide_right"}},
+                                "frame_wide_images", "frame_wide_right", "frame_wide_acted", "frame_wide_acted_right"}},
      "macro_f1", "severity_mae", "false_alarm_rate", "seconds_per_megapixel",
      "summary_recall", "items", "method", "data"}
 
 ``false_alarm_rate``: share of the pixels without any degradation in the labels that the
 prediction flags with one or more (per degradation: with that one). ``summary_recall``: share of images whose whole-image summary
 names every degradation applied to them. ``frame_wide_images``: images whose summary finds the
-degradation over at least ``FRAME_WIDE_AREA`` of the frame (what the coordinator acts on over the
-whole frame); ``frame_wide_right``: how many of them really have it. ``severity_mae``: mean absolute severity error where the
+degradation over at least ``FRAME_WIDE_AREA`` of the frame; ``frame_wide_right``: how many of them really have it. ``frame_wide_acted``: images on
+which the default restoration acts on the degradation over the whole frame
+(``frame_wide_degradations``: haze, rain, and low light on an under-exposed frame);
+``frame_wide_acted_right``: how many of them really have it. ``severity_mae``: mean absolute severity error where the
 degradation is present; the top-level figures are means over the degradations present in the
 folder.
 """
@@ -27,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mosaicir.agents.coordinator import FRAME_WIDE_AREA
+from mosaicir.agents.coordinator import FRAME_WIDE_AREA, RestoreConfig, frame_wide_degradations
 from mosaicir.core.names import DEGRADATIONS
 from mosaicir.degrade.generator import load_labels, load_manifest
 from mosaicir.io import load_image
@@ -42,12 +44,14 @@ def bench_perception(data: str | os.PathLike[str], out: str | os.PathLike[str], 
     """Run the benchmark on a generated folder; returns the document written to ``out/perception.json``."""
     folder, out_dir = Path(data), Path(out)
     manifest = load_manifest(folder)
-    counts = {n: {"tp": 0, "fp": 0, "fn": 0, "abs_error": 0.0, "false_alarms": 0, "frame_wide": 0, "frame_wide_right": 0}
+    counts = {n: {"tp": 0, "fp": 0, "fn": 0, "abs_error": 0.0, "false_alarms": 0, "frame_wide": 0, "frame_wide_right": 0,
+                  "frame_wide_acted": 0, "frame_wide_acted_right": 0}
               for n in DEGRADATIONS}
     clean_pixels = clean_flagged = 0
     seconds = megapixels = 0.0
     named_all = 0
     per_image = []
+    default_config = RestoreConfig()
     for entry in manifest["items"]:
         image = load_image(folder / "degraded" / f"{entry['id']}.png").image
         labels = load_labels(folder, entry["id"])
@@ -83,6 +87,9 @@ def bench_perception(data: str | os.PathLike[str], out: str | os.PathLike[str], 
         for name in frame_wide:
             counts[name]["frame_wide"] += 1
             counts[name]["frame_wide_right"] += name in applied
+        for name in frame_wide_degradations(summary, default_config):
+            counts[name]["frame_wide_acted"] += 1
+            counts[name]["frame_wide_acted_right"] += name in applied
         per_image.append({"id": entry["id"], "applied": sorted(applied), "named": summary.present, "missed": missed,
                           "frame_wide": frame_wide, "seconds": round(maps.seconds, 4)})
     per_degradation = {}
@@ -96,6 +103,7 @@ def bench_perception(data: str | os.PathLike[str], out: str | os.PathLike[str], 
             "severity_mae": round(c["abs_error"] / support, 4) if support else None, "support": support,
             "false_positive_pixels": c["fp"], "false_alarm_rate": round(c["false_alarms"] / max(clean_pixels, 1), 4),
             "frame_wide_images": c["frame_wide"], "frame_wide_right": c["frame_wide_right"],
+            "frame_wide_acted": c["frame_wide_acted"], "frame_wide_acted_right": c["frame_wide_acted_right"],
         }
     present = [n for n in DEGRADATIONS if per_degradation[n]["support"] > 0]
     result = {
@@ -118,16 +126,18 @@ def markdown_table(result: dict) -> str:
     """Markdown table of one perception run."""
     lines = [f"`{result['command']}`" if result.get("command") else "", "",
              f"Suite `{result['suite']}`, {result['items']} images, method `{result['method']}`.", "",
-             "| degradation | precision | recall | F1 | severity MAE | pixels present | false alarms | whole frame (right) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| degradation | precision | recall | F1 | severity MAE | pixels present | false alarms | whole frame (right) "
+             "| acted on whole frame (right) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, row in result["per_degradation"].items():
         alarms = f"{100 * row['false_alarm_rate']:.1f}%" if "false_alarm_rate" in row else "-"
         frame = f"{row['frame_wide_images']} ({row['frame_wide_right']})" if "frame_wide_images" in row else "-"
+        acted = f"{row['frame_wide_acted']} ({row['frame_wide_acted_right']})" if "frame_wide_acted" in row else "-"
         if row["support"]:
             lines.append(f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | "
-                         f"{row['severity_mae']:.3f} | {row['support']:,} | {alarms} | {frame} |")
+                         f"{row['severity_mae']:.3f} | {row['support']:,} | {alarms} | {frame} | {acted} |")
         else:
-            lines.append(f"| {name} | - | - | - | - | 0 ({row['false_positive_pixels']:,} flagged) | {alarms} | {frame} |")
+            lines.append(f"| {name} | - | - | - | - | 0 ({row['false_positive_pixels']:,} flagged) | {alarms} | {frame} | {acted} |")
     macro = f"{result['macro_f1']:.3f}" if result["macro_f1"] is not None else "-"
     mae = f"{result['severity_mae']:.3f}" if result["severity_mae"] is not None else "-"
     lines += ["", f"Macro F1 {macro}, severity MAE {mae}, false-alarm rate {result['false_alarm_rate']:.3f}, "

@@ -52,7 +52,8 @@ class PerceptionSummary(BaseModel):
     estimates: dict[str, float] = Field(
         default_factory=dict,
         description="physical parameters: noise_sigma (of 255), jpeg_quality, motion_length (px), "
-                    "motion_angle (deg), defocus_radius (px), airlight (0-1)")
+                    "motion_angle (deg), defocus_radius (px), airlight (0-1), white_point (0-1: the 99th "
+                    "percentile of the value, with low light)")
     seconds: float = 0.0
 
 

@@ -100,7 +100,8 @@ def physical_estimates(image: np.ndarray, maps: DegradationMaps, features: dict[
     """Physical parameters of the degradations present, each measured where it is flagged:
     ``noise_sigma`` (of 255; 0 when there is no noise), ``jpeg_quality`` (exact from the file's
     tables, else the model inverse of the perceived severity), ``motion_length`` (px) and
-    ``motion_angle`` (degrees), ``defocus_radius`` (px), ``airlight`` (0-1)."""
+    ``motion_angle`` (degrees), ``defocus_radius`` (px), ``airlight`` (0-1), ``white_point`` (0-1,
+    :func:`white_point`)."""
     from mosaicir.tools.blur import MOTION_MIN_LENGTH, estimate_defocus_radius, estimate_motion
     from mosaicir.tools.haze import estimate_airlight
 
@@ -124,7 +125,16 @@ def physical_estimates(image: np.ndarray, maps: DegradationMaps, features: dict[
         out["defocus_radius"] = estimate_defocus_radius(_crop_around(image, maps, "defocus_blur"))
     if "haze" in present:
         out["airlight"] = estimate_airlight(_crop_around(image, maps, "haze"))
+    if "low_light" in present:
+        out["white_point"] = white_point(image)
     return out
+
+
+def white_point(image: np.ndarray) -> float:
+    """The 99th percentile of the value (max of RGB) over the frame, in [0, 1]: near 1 when
+    something in the photograph reaches white (a correctly exposed dark scene still has its lights
+    and highlights), lower when the exposure was cut down (scaled or shifted)."""
+    return round(float(np.percentile(image.max(axis=2)[::2, ::2], 99.0)), 4)
 
 
 def _crop_around(image: np.ndarray, maps: DegradationMaps, name: str, side: int = 192) -> np.ndarray:

@@ -33,56 +33,72 @@ def mscn(grey: np.ndarray) -> np.ndarray:
     return (grey - mu) / (np.sqrt(np.maximum(var, 0.0)) + 1.0)
 
 
-def _ggd(x: np.ndarray) -> tuple[float, float]:
-    sigma_sq = float(np.mean(x * x))
-    e = float(np.mean(np.abs(x)))
-    rho = e * e / max(sigma_sq, 1e-12)
-    return float(_SHAPES[np.argmin(np.abs(rho - _GGD_RATIO))]), sigma_sq
+def _nearest_shape(ratios: np.ndarray) -> np.ndarray:
+    """The tabulated shape whose ratio is nearest to each of ``ratios`` (the lower on ties; the
+    ratio grows with the shape, so a binary search finds the two neighbours)."""
+    upper = np.clip(np.searchsorted(_GGD_RATIO, ratios), 1, len(_GGD_RATIO) - 1)
+    lower = upper - 1
+    index = np.where(np.abs(ratios - _GGD_RATIO[upper]) < np.abs(ratios - _GGD_RATIO[lower]), upper, lower)
+    return _SHAPES[index]
 
 
-def _aggd(x: np.ndarray) -> tuple[float, float, float, float]:
-    left, right = x[x < 0], x[x >= 0]
-    left_std = np.sqrt(np.mean(left * left)) if left.size else 1e-6
-    right_std = np.sqrt(np.mean(right * right)) if right.size else 1e-6
-    gamma_hat = left_std / max(right_std, 1e-12)
-    r_hat = float(np.mean(np.abs(x))) ** 2 / max(float(np.mean(x * x)), 1e-12)
+def _ggd(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Generalised Gaussian fit of each row of ``x`` (``N x M``): ``(shape, variance)``, each ``N``."""
+    sigma_sq = np.mean(x * x, axis=1)
+    e = np.mean(np.abs(x), axis=1)
+    rho = e * e / np.maximum(sigma_sq, 1e-12)
+    return _nearest_shape(rho), sigma_sq
+
+
+def _aggd(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Asymmetric generalised Gaussian fit of each row of ``x`` (``N x M``): ``(shape, mean, left
+    variance, right variance)``, each ``N``."""
+    negative = x < 0
+    squares = x * x
+    count_left, count_right = negative.sum(axis=1), (~negative).sum(axis=1)
+    left_std = np.where(count_left > 0, np.sqrt(np.where(negative, squares, 0).sum(axis=1) / np.maximum(count_left, 1)), 1e-6)
+    right_std = np.where(count_right > 0, np.sqrt(np.where(negative, 0, squares).sum(axis=1) / np.maximum(count_right, 1)), 1e-6)
+    gamma_hat = left_std / np.maximum(right_std, 1e-12)
+    r_hat = np.mean(np.abs(x), axis=1) ** 2 / np.maximum(np.mean(squares, axis=1), 1e-12)
     rhat_norm = r_hat * (gamma_hat ** 3 + 1) * (gamma_hat + 1) / (gamma_hat ** 2 + 1) ** 2
-    alpha = float(_SHAPES[np.argmin(np.abs(_GGD_RATIO - rhat_norm))])
+    alpha = _nearest_shape(rhat_norm)
     scale = gamma_fn(1.0 / alpha) / gamma_fn(3.0 / alpha)
     bl, br = left_std * np.sqrt(scale), right_std * np.sqrt(scale)
     mean = (br - bl) * gamma_fn(2.0 / alpha) / gamma_fn(1.0 / alpha)
-    return alpha, float(mean), float(left_std ** 2), float(right_std ** 2)
+    return alpha, mean, left_std ** 2, right_std ** 2
 
 
-def _patch_features(c: np.ndarray) -> list[float]:
-    shape, variance = _ggd(c)
-    features = [shape, variance]
-    products = (c[:, :-1] * c[:, 1:], c[:-1, :] * c[1:, :], c[:-1, :-1] * c[1:, 1:], c[:-1, 1:] * c[1:, :-1])
+def _level_features(c: np.ndarray) -> np.ndarray:
+    """``N x 18`` features of ``N`` patches of MSCN coefficients (``N x p x p``)."""
+    n = c.shape[0]
+    columns = list(_ggd(c.reshape(n, -1)))
+    products = (c[:, :, :-1] * c[:, :, 1:], c[:, :-1, :] * c[:, 1:, :], c[:, :-1, :-1] * c[:, 1:, 1:], c[:, :-1, 1:] * c[:, 1:, :-1])
     for product in products:
-        features.extend(_aggd(product.ravel()))
-    return features
+        columns.extend(_aggd(product.reshape(n, -1).astype(np.float64)))
+    return np.stack(columns, axis=1)
+
+
+def _patches(values: np.ndarray, rows: int, cols: int, side: int) -> np.ndarray:
+    """The ``rows x cols`` grid of ``side``-pixel patches at the top left of ``values``, as
+    ``(rows * cols) x side x side`` in row-major order."""
+    grid = values[:rows * side, :cols * side].reshape(rows, side, cols, side)
+    return np.ascontiguousarray(grid.transpose(0, 2, 1, 3)).reshape(rows * cols, side, side)
 
 
 def patch_features(image: np.ndarray, patch: int = PATCH, sharp_only: bool = False) -> np.ndarray:
-    """``N x 36`` features of the ``patch``-pixel patches of an image (``H x W x 3`` in [0, 1]).
-    ``sharp_only`` keeps the patches of highest local sharpness (for the pristine fit)."""
+    """``N x 36`` features of the ``patch``-pixel patches of an image (``H x W x 3`` in [0, 1]), all
+    patches at once. ``sharp_only`` keeps the patches of highest local sharpness (for the pristine fit)."""
     grey = cv2.cvtColor(np.ascontiguousarray(image, np.float32), cv2.COLOR_RGB2GRAY) * 255.0
     scales = [grey, cv2.resize(grey, (grey.shape[1] // 2, grey.shape[0] // 2), interpolation=cv2.INTER_CUBIC)]
-    coefficients = [mscn(s) for s in scales]
-    rows, sharpness = [], []
-    for y in range(0, grey.shape[0] - patch + 1, patch):
-        for x in range(0, grey.shape[1] - patch + 1, patch):
-            feats = []
-            for level, c in enumerate(coefficients):
-                p = patch >> level
-                feats += _patch_features(c[(y >> level):(y >> level) + p, (x >> level):(x >> level) + p])
-            rows.append(feats)
-            block = grey[y:y + patch, x:x + patch]
-            sharpness.append(float(np.std(block)))
-    features = np.asarray(rows, np.float64).reshape(-1, 36)
+    rows, cols = grey.shape[0] // patch, grey.shape[1] // patch
+    if rows * cols == 0:
+        return np.zeros((0, 36), np.float64)
+    features = np.concatenate([
+        _level_features(_patches(mscn(s).astype(np.float64), rows, cols, patch >> level)) for level, s in enumerate(scales)
+    ], axis=1)
     if sharp_only and len(features) > 4:
-        keep = np.asarray(sharpness) >= 0.75 * max(sharpness)
-        features = features[keep]
+        sharpness = _patches(grey, rows, cols, patch).reshape(rows * cols, -1).std(axis=1)
+        features = features[sharpness >= 0.75 * sharpness.max()]
     return features
 
 
