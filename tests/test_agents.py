@@ -171,12 +171,31 @@ def test_expert_drops_what_an_earlier_step_restored_too(scene):
     assert [c.tool for c in outcome.chain] == ["sr_unet", "wiener_defocus"]
     # a deblurring step that lowers the haze reading does not skip the dehazer (another stage)
     chain = [Candidate(degradation="defocus_blur", tool="wiener_defocus", params={"radius": 3.0}),
-             Candidate(degradation="haze", tool="dark_channel", params={})]
+             Candidate(degradation="haze", tool="dehaze_unet", params={})]
     quality = ReadingsQuality([{"defocus_blur": 0.5, "haze": 0.5}, {"defocus_blur": 0.1, "haze": 0.1},
                                {"defocus_blur": 0.1, "haze": 0.05}])
     task = RegionTask(region=0, box=(0, 0, 192, 256), signature={"defocus_blur": 0.5, "haze": 0.5})
     outcome = RegionExpert(ScriptedPlanner(chain), quality).run(task, scene, None)
-    assert [c.tool for c in outcome.chain] == ["wiener_defocus", "dark_channel"]
+    assert [c.tool for c in outcome.chain] == ["wiener_defocus", "dehaze_unet"]
+
+
+@pytest.mark.parametrize("planner", ["prior", "greedy", "search"])
+def test_a_tool_that_finds_no_haze_rules_it_out(scene, planner):
+    # the photograph has no haze: the dark-channel dehazer's own evidence test leaves it unchanged,
+    # and the expert takes haze as absent instead of trying the learned dehazer, which always
+    # changes an image; the unchanged step is not judged
+    expert = RegionExpert(make_planner(planner), QualityAgent())
+    task = RegionTask(region=0, box=(0, 0, 192, 256), signature={"haze": 0.5})
+    outcome = expert.run(task, scene, None)
+    calls = [s.tool for s in outcome.steps if s.kind == "tool_call"]
+    assert calls == ["dark_channel"] and not outcome.chain
+    assert not [s for s in outcome.steps if s.kind == "quality"]
+    assert any(s.kind == "decision" and s.decision == "skip" and "dark_channel finds no haze" in s.reason for s in outcome.steps)
+    np.testing.assert_array_equal(outcome.image, scene)
+    # a hazy crop is dehazed as before
+    hazy = degrade(scene, "haze", 0.6)
+    outcome = RegionExpert(make_planner(planner), QualityAgent()).run(task, hazy, None)
+    assert [c.tool for c in outcome.chain][:1] in (["dark_channel"], ["dehaze_unet"])
 
 
 @pytest.mark.parametrize("name", sorted(PLANNER_REGISTRY.names()))

@@ -75,13 +75,24 @@ class RegionExpert:
             head = candidates[0].degradation
             tried: list[tuple[Candidate, np.ndarray, QualityVerdict, int]] = []
             accepted = None
+            absent: dict[str, str] = {}  # degradation -> the tool whose own test found none of it
             for candidate in candidates:
                 if state.budget_left <= 0:
                     break
+                if candidate.degradation in absent:
+                    continue
                 out, verdict, call = self._try(candidate, current, weight, score, result)
                 state.budget_left -= 1
                 if verdict is None:
                     state.reject(candidate)
+                    continue
+                if verdict.decision == "rollback" and get_tool(candidate.tool).checks_presence and np.array_equal(out, current):
+                    absent[candidate.degradation] = candidate.tool
+                    if self.planner.mode == "first":
+                        state.reject(candidate)
+                        result.steps.append(DecisionStep(region=region, call=call, tool=candidate.tool, decision="rollback",
+                                                         reason=verdict.reason))
+                        break
                     continue
                 tried.append((candidate, out, verdict, call))
                 if self.planner.mode == "first":
@@ -100,7 +111,14 @@ class RegionExpert:
                                                          reason=verdict.reason if verdict.decision != "accept" else "another candidate scored better"))
                 if best[2].decision == "accept":
                     accepted = best
+            for name, tool in absent.items():  # the tool's own test is the better judge of presence
+                if name in state.remaining and (accepted is None or accepted[0].degradation != name):
+                    state.remaining.remove(name)
+                    result.steps.append(DecisionStep(region=region, tool="-", decision="skip",
+                                                     reason=f"{tool} finds no {name} here: no other tool tried"))
             if accepted is None:
+                if head in absent:
+                    continue
                 result.steps.append(DecisionStep(region=region, tool="-", decision="skip",
                                                  reason=f"no candidate improved {head}"))
                 self.planner.give_up(state, head)
@@ -144,6 +162,9 @@ class RegionExpert:
             error=error, seconds=round(seconds, 4)))
         if error is not None:
             return current, None, call
+        if np.array_equal(out, current):  # nothing done: no gain to judge
+            return out, QualityVerdict(score_before=score, score_after=score, remaining={}, artifacts={}, decision="rollback",
+                                       reason=f"{candidate.tool} left the image unchanged"), call
         start = time.perf_counter()
         verdict = self.quality.judge(current, out, weight, [candidate.degradation], score_before=score)
         result.steps.append(QualityStep(

@@ -36,6 +36,9 @@ class Tool(ABC):
         seconds_per_megapixel: measured cost hint on a 2-core CPU.
         learned: True for networks trained by a recipe in ``train/``.
         default: False for tools too slow or too specialised to be chosen by default.
+        checks_presence: True for tools that test for their degradation themselves (haze evidence,
+            linear motion in the spectrum, exposure) and return the image unchanged when the test
+            finds none; the region expert then takes the degradation as absent.
     """
 
     name: ClassVar[str]
@@ -44,6 +47,7 @@ class Tool(ABC):
     seconds_per_megapixel: ClassVar[float] = 1.0  # measured by `mosaicir bench tools` (docs/TOOLS.md)
     learned: ClassVar[bool] = False
     default: ClassVar[bool] = True
+    checks_presence: ClassVar[bool] = False
 
     def apply(self, image: np.ndarray, params: ToolParams | dict | None = None) -> np.ndarray:
         """Restore ``image`` (``float32 H x W x 3`` in [0, 1]); returns the same shape, dtype and range."""

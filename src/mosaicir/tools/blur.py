@@ -133,7 +133,8 @@ def estimate_motion(image: np.ndarray, max_length: int = 40) -> tuple[float, flo
     if valid.sum() < 6:
         return 0.0, angle, 0.0
     predicted = _profile_table() * (across - floor)[None, :] + floor
-    misfit = ((np.log(along[None, valid]) - np.log(predicted[:, valid])) ** 2).mean(axis=1)
+    with np.errstate(divide="ignore"):  # an empty wedge bin (log 0) makes that length's misfit infinite
+        misfit = ((np.log(along[None, valid]) - np.log(predicted[:, valid])) ** 2).mean(axis=1)
     misfit[_LENGTHS > max_length] = np.inf
     best = int(np.flatnonzero(misfit <= 1.15 * misfit.min())[0])
     confidence = float(np.clip(1.0 - misfit[best] / MOTION_MAX_FIT_ERROR, 0.0, 1.0))
@@ -242,6 +243,7 @@ class WienerMotion(Tool):
     """Wiener deconvolution of linear motion blur with an estimated or given kernel."""
 
     name = "wiener_motion"
+    checks_presence = True  # no linear motion in the spectrum: unchanged
     targets = ("motion_blur",)
     Params = WienerMotionParams
     seconds_per_megapixel = 0.2
@@ -261,6 +263,7 @@ class DeconvMotion(Tool):
     kernel estimated from the power spectrum or given."""
 
     name = "deconv_motion"
+    checks_presence = True  # no linear motion in the spectrum: unchanged
     targets = ("motion_blur",)
     Params = DeconvMotionParams
     seconds_per_megapixel = 1.3
@@ -282,6 +285,7 @@ class WienerDefocus(Tool):
     disk kernel deconvolves motion blur into ringing (`tests/test_tools.py`)."""
 
     name = "wiener_defocus"
+    checks_presence = True  # linear motion in the spectrum: the blur is not defocus
     targets = ("defocus_blur",)
     Params = WienerDefocusParams
     seconds_per_megapixel = 0.22

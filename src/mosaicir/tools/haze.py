@@ -48,6 +48,7 @@ class DarkChannelDehaze(Tool):
     """Dark-channel prior dehazing with guided-filter transmission refinement."""
 
     name = "dark_channel"
+    checks_presence = True  # the haze evidence over 15- and 61-px windows
     targets = ("haze",)
     Params = DarkChannelParams
     seconds_per_megapixel = 0.13

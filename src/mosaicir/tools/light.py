@@ -33,6 +33,7 @@ class AdaptiveGamma(Tool):
     that brings the median luminance to a target. Exposure already right is left alone."""
 
     name = "adaptive_gamma"
+    checks_presence = True  # exposure already right: unchanged
     targets = ("low_light",)
     Params = GammaParams
     seconds_per_megapixel = 0.16
