@@ -86,7 +86,7 @@ class RegionExpert:
                 if verdict is None:
                     state.reject(candidate)
                     continue
-                if verdict.decision == "rollback" and get_tool(candidate.tool).checks_presence and np.array_equal(out, current):
+                if out is current and get_tool(candidate.tool).checks_presence:  # unchanged: its own test found none
                     absent[candidate.degradation] = candidate.tool
                     if self.planner.mode == "first":
                         state.reject(candidate)
@@ -146,6 +146,9 @@ class RegionExpert:
 
     def _try(self, candidate: Candidate, current: np.ndarray, weight: np.ndarray | None, score: float,
              result: ExpertResult) -> tuple[np.ndarray, QualityVerdict | None, int]:
+        """Run one candidate and judge it: ``(output, verdict, call number)``. A tool that fails
+        gives ``(current, None, call)``; one that leaves the image unchanged gives ``current``
+        itself and a rollback verdict without a quality run."""
         call = result.tool_calls
         result.tool_calls += 1
         tool = get_tool(candidate.tool)
@@ -162,8 +165,8 @@ class RegionExpert:
             error=error, seconds=round(seconds, 4)))
         if error is not None:
             return current, None, call
-        if np.array_equal(out, current):  # nothing done: no gain to judge
-            return out, QualityVerdict(score_before=score, score_after=score, remaining={}, artifacts={}, decision="rollback",
+        if np.array_equal(out, current):  # nothing done: no gain to judge (the input itself is returned)
+            return current, QualityVerdict(score_before=score, score_after=score, remaining={}, artifacts={}, decision="rollback",
                                        reason=f"{candidate.tool} left the image unchanged"), call
         start = time.perf_counter()
         verdict = self.quality.judge(current, out, weight, [candidate.degradation], score_before=score)

@@ -131,7 +131,8 @@ def physical_estimates(image: np.ndarray, maps: DegradationMaps, features: dict[
 
 
 def white_point(image: np.ndarray) -> float:
-    """The 99th percentile of the value (max of RGB) over the frame, in [0, 1]: near 1 when
+    """The 99th percentile of the value (max of RGB) over the frame (every other pixel of every
+    other row), in [0, 1]: near 1 when
     something in the photograph reaches white (a correctly exposed dark scene still has its lights
     and highlights), lower when the exposure was cut down (scaled or shifted)."""
     return round(float(np.percentile(image.max(axis=2)[::2, ::2], 99.0)), 4)
