@@ -16,6 +16,7 @@ Strategies (names used by the CLI and the benchmark):
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
@@ -206,7 +207,7 @@ class Coordinator:
         for region in regions:
             box = region.crop_box(config.margin, base.shape[:2])
             whole = box == (0, 0) + base.shape[:2]
-            task_hints = hints | (_frame_hints({n: 1.0 for n in frame_wide if n in region.signature}) if whole else {})
+            task_hints = hints | (_frame_hints(n for n in frame_wide if n in region.signature) if whole else {})
             tasks.append((region, box, RegionTask(region=region.id, box=box, signature=region.signature, hints=task_hints)))
 
         def work(item) -> ExpertResult:
@@ -293,12 +294,12 @@ def frame_wide_degradations(summary: PerceptionSummary, config: RestoreConfig) -
     return wide
 
 
-def _frame_hints(signature: dict[str, float]) -> dict[str, float]:
-    """Parameters fixed for a pass over the whole frame: the adaptive gamma only brings the frame's
-    white point back to white (``gamma`` 1), which undoes an exposure scaled down exactly; the
-    severity's gamma on top, or a curve chosen from the median, over-brightens (a dark photograph
-    lost up to 10 dB to the median curve; docs/BENCHMARKS.md)."""
-    return {"gamma": 1.0} if "low_light" in signature else {}
+def _frame_hints(names: Iterable[str]) -> dict[str, float]:
+    """Parameters fixed for a pass over the whole frame restoring ``names``: the adaptive gamma
+    only brings the frame's white point back to white (``gamma`` 1), which undoes an exposure
+    scaled down exactly; the severity's gamma on top, or a curve chosen from the median,
+    over-brightens (a dark photograph lost up to 10 dB to the median curve; docs/BENCHMARKS.md)."""
+    return {"gamma": 1.0} if "low_light" in set(names) else {}
 
 
 def _report(maps: DegradationMaps) -> str:

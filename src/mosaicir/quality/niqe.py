@@ -74,7 +74,7 @@ def _level_features(c: np.ndarray) -> np.ndarray:
     columns = list(_ggd(c.reshape(n, -1)))
     products = (c[:, :, :-1] * c[:, :, 1:], c[:, :-1, :] * c[:, 1:, :], c[:, :-1, :-1] * c[:, 1:, 1:], c[:, :-1, 1:] * c[:, 1:, :-1])
     for product in products:
-        columns.extend(_aggd(product.reshape(n, -1).astype(np.float64)))
+        columns.extend(_aggd(product.reshape(n, -1)))
     return np.stack(columns, axis=1)
 
 
