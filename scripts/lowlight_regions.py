@@ -16,7 +16,10 @@ on other folders:
   boosted classifier (scikit-learn); threshold of best F1 on the training folders among those
   flagging at most 2% of the training clean pixels. Also the share of clean pixels it flags.
 
-For comparison the shipped perception (``perceive``, calibrated thresholds) on the same folders.
+For comparison the shipped perception (``perceive``, calibrated thresholds) on the same folders,
+and, per clean folder, how dark and colourful its photographs are (share of pixels whose value is
+below 0.15, median saturation): a detector of "darker than it should be" learns the training
+photographs' exposure.
 
     .venv/bin/python scripts/lowlight_regions.py \\
         --train data/perception/mosaic-10[0-9] data/perception/clean-100 \\
@@ -169,6 +172,17 @@ def perception_f1(mosaic: Path, clean: Path) -> tuple[float, float]:
     return 2 * counts[0] / max(counts[1] + counts[2], 1), clean_flags[0] / max(clean_flags[1], 1)
 
 
+def exposure(folder: Path) -> tuple[float, float]:
+    """``(share of pixels with value below 0.15, median of the images' median saturation)``."""
+    dark, saturation = [], []
+    for entry in load_manifest(folder)["items"]:
+        image = load_image(folder / "degraded" / f"{entry['id']}.png").image
+        value = image.max(axis=2)
+        dark.append((value < 0.15).mean())
+        saturation.append(np.median((value - image.min(axis=2)) / (value + 0.02)))
+    return float(np.mean(dark)), float(np.median(saturation))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train", nargs="+", required=True, help="generated training folders (mosaic and clean suites)")
@@ -199,8 +213,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"trained on {len(regions)} true regions and {len(share)} superpixels; thresholds "
           f"{region_threshold:.3f} (true regions), {sp_threshold:.3f} (superpixels)\n")
 
-    print("| folder | perception (cells) | true regions | superpixels | clean flagged: perception | superpixels |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    for folder in train:
+        if is_clean[folder]:
+            print(f"{folder}: dark pixels {exposure(folder)[0]:.3f}, median saturation {exposure(folder)[1]:.3f}")
+    print("\n| folder | perception (cells) | true regions | superpixels | clean flagged: perception | superpixels "
+          "| clean: dark pixels, saturation |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for mosaic, clean in args.eval:
         mosaic, clean = Path(mosaic), Path(clean)
         rows = true_region_rows(mosaic)
@@ -211,7 +229,9 @@ def main(argv: list[str] | None = None) -> None:
         clean_stats, clean_area, _ = stacked(superpixel_rows(clean, args.segments))
         sp_clean = clean_area[booster.predict_proba(clean_stats)[:, 1] > sp_threshold].sum() / clean_area.sum()
         cell_f1, cell_clean = perception_f1(mosaic, clean)
-        print(f"| {mosaic} | {cell_f1:.3f} | {region_f1:.3f} | {sp_f1:.3f} | {cell_clean:.3f} | {sp_clean:.3f} |")
+        dark, saturation = exposure(clean)
+        print(f"| {mosaic} | {cell_f1:.3f} | {region_f1:.3f} | {sp_f1:.3f} | {cell_clean:.3f} | {sp_clean:.3f} "
+              f"| {dark:.3f}, {saturation:.3f} |")
 
 
 if __name__ == "__main__":
