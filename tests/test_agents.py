@@ -341,18 +341,20 @@ def test_whole_frame_scene_pass_runs_after_the_regions_and_replays(scene, monkey
 def test_under_exposed_frame_is_brightened_from_its_own_white_point(scene, monkeypatch):
     import mosaicir.agents.coordinator as coordinator
     from mosaicir.core.names import DEGRADATIONS
+    from mosaicir.perception.perceive import white_point
 
-    # exposure cut to 45%: perception is made to report low light over the whole frame; the
+    # exposure cut to 45%: perception is made to report low light over the under-exposed frame; the
     # adaptive gamma runs on the whole frame and only stretches the white point back to white
     # (gamma 1), in both strategies (a photograph whose brightest pixels were below white comes
     # out a little too bright)
     dark = (scene * 0.45).astype(np.float32)
     real_perceive = coordinator.perceive
 
-    def perceive_dark(image, **kwargs):
+    def perceive_dark(image, **kwargs):  # low light over the whole frame while it is under-exposed
         maps = real_perceive(image, **kwargs)
-        maps.confidence[DEGRADATIONS.index("low_light")] = 1.0
-        maps.severity[DEGRADATIONS.index("low_light")] = 0.6
+        if white_point(image) < coordinator.UNDEREXPOSED_WHITE:
+            maps.confidence[DEGRADATIONS.index("low_light")] = 1.0
+            maps.severity[DEGRADATIONS.index("low_light")] = 0.6
         return maps
 
     monkeypatch.setattr(coordinator, "perceive", perceive_dark)
@@ -364,3 +366,4 @@ def test_under_exposed_frame_is_brightened_from_its_own_white_point(scene, monke
         assert calls[0].params["gamma"] == 1.0, strategy
         assert any(s.kind == "decision" and s.tool == "adaptive_gamma" and s.decision == "accept" for s in steps), strategy
         assert psnr(scene, result.image) > psnr(scene, dark) + 5.0
+
