@@ -55,3 +55,30 @@ def test_oracle_never_loses_to_the_input(tmp_path):
     assert psnr(clean, restored) >= psnr(clean, degraded) - 0.05
     assert region_psnr(clean, restored, masks) >= region_psnr(clean, degraded, masks) - 0.05
     assert np.isfinite(region_psnr(clean, restored, masks))
+
+
+def test_bench_paired_scores_against_references_and_reports_bad_pairs(tmp_path):
+    import skimage.data
+    from helpers import degrade, resized
+
+    from mosaicir.io import save_image
+
+    inputs, targets, res = tmp_path / "noisy", tmp_path / "clean", tmp_path / "res"
+    cat = resized(skimage.data.chelsea(), 256, 192)
+    save_image(targets / "cat.png", cat)
+    save_image(inputs / "cat.png", degrade(cat, "noise", 0.5))
+    save_image(targets / "coffee.jpg", resized(skimage.data.coffee(), 128, 96))
+    save_image(inputs / "coffee.png", resized(skimage.data.coffee(), 96, 64))  # not the reference's size
+    (inputs / "broken.png").write_text("not an image")
+    (targets / "broken.png").write_text("not an image")
+    save_image(inputs / "unpaired.png", cat)
+    result = subprocess.run([sys.executable, "-m", "mosaicir", "bench", "paired", str(inputs), str(targets), "--out", str(res),
+                             "--strategies", "none,spatial"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "2 of 3 images failed" in result.stderr and "sizes differ" in result.stderr
+    document = json.loads((res / "results.json").read_text())
+    assert document["items"] == 1 and {f["id"] for f in document["failed"]} == {"broken", "coffee"}
+    spatial = document["strategies"]["spatial"]
+    assert spatial["psnr"] > document["input"]["psnr"] + 2.0 and spatial["lowered"] == 0
+    assert spatial["per_image"][0]["input_psnr"] == round(document["input"]["psnr"], 4)
+    assert (res / "spatial" / "cat.png").is_file() and "| spatial |" in result.stdout

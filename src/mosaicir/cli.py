@@ -352,6 +352,28 @@ def bench_run_command(
     typer.echo(markdown_table(document))
 
 
+@bench_app.command("paired")
+def bench_paired_command(
+    inputs: Path = typer.Argument(..., help="Folder of degraded photographs."),
+    targets: Path = typer.Argument(..., help="Folder of their references, same file names (any image suffix)."),
+    out: Path = typer.Option(..., "--out", help="Results folder."),
+    strategies: str = typer.Option("none,global,spatial", "--strategies", help="Comma list of none, global, spatial."),
+    planner: str = typer.Option("prior", "--planner", help="Planner of the global and spatial strategies."),
+    n: Optional[int] = typer.Option(None, "--n", min=1, help="Only the first N pairs."),
+) -> None:
+    """Strategies on a paired set made by others (e.g. public rain or haze sets): RES/<strategy>/<id>.png
+    and RES/results.json, with the number of images each strategy left below the input's PSNR."""
+    from mosaicir.agents import RestoreConfig
+    from mosaicir.bench.paired import bench_paired, paired_markdown_table
+
+    names = [s.strip() for s in strategies.split(",") if s.strip()]
+    command = "mosaicir bench paired " + " ".join(sys.argv[3:])
+    document = bench_paired(inputs, targets, out, strategies=names, config=RestoreConfig(planner=planner, memory=False),
+                            n=n, command=command, log=lambda line: typer.echo(line, err=True))
+    typer.echo(paired_markdown_table(document))
+    _report_failures([(Path(f["id"]), f["error"]) for f in document["failed"]], document["items"] + len(document["failed"]))
+
+
 def main() -> None:
     """Console entry point."""
     try:
