@@ -41,9 +41,9 @@ from skimage.segmentation import slic
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
+from perception_regions import layout_items  # scripts/, on the path when run as a script
+
 from mosaicir.degrade.generator import load_labels, load_manifest
-from mosaicir.degrade.layouts import make_layout
-from mosaicir.degrade.recipe import ItemRecipe
 from mosaicir.io import load_image
 from mosaicir.perception import perceive
 
@@ -75,13 +75,7 @@ def region_statistics(image: np.ndarray, inside: np.ndarray) -> list[float]:
 def true_region_rows(folder: Path) -> list[tuple[list[float], int, bool]]:
     """``(statistics, area, darkened)`` per ground-truth region of a mosaic folder."""
     rows = []
-    for entry in load_manifest(folder)["items"]:
-        recipe = ItemRecipe.model_validate(entry)
-        if recipe.layout is None or len(recipe.regions) <= 1:
-            continue
-        image = load_image(folder / "degraded" / f"{entry['id']}.png").image
-        clean = load_image(folder / "clean" / f"{entry['id']}.png").image
-        region_of = make_layout(recipe.layout, clean).argmax(axis=0)
+    for entry, recipe, image, region_of in layout_items(folder):
         truth = low_light_truth(folder, entry["id"], image.shape[:2])
         for region in recipe.regions:
             inside = region_of == region.index

@@ -45,6 +45,18 @@ def auc(scores: np.ndarray, positive: np.ndarray) -> float:
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / max(n_pos * n_neg, 1))
 
 
+def layout_items(folder: Path):
+    """Per item of a generated folder with a layout of several regions: ``(manifest entry, recipe,
+    degraded image, region index per pixel)``."""
+    for entry in load_manifest(folder)["items"]:
+        recipe = ItemRecipe.model_validate(entry)
+        if recipe.layout is None or len(recipe.regions) <= 1:
+            continue
+        image = load_image(folder / "degraded" / f"{entry['id']}.png").image
+        clean = load_image(folder / "clean" / f"{entry['id']}.png").image
+        yield entry, recipe, image, make_layout(recipe.layout, clean).argmax(axis=0)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data", help="a generated folder (mosaic suite)")
@@ -53,13 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     counts = {kind: {n: np.zeros(3) for n in DEGRADATIONS} for kind in ("cells", "regions")}
     region_rows: dict[str, list[tuple[float, int, bool]]] = {n: [] for n in DEGRADATIONS}
     light_rows = []
-    for entry in load_manifest(folder)["items"]:
-        recipe = ItemRecipe.model_validate(entry)
-        if recipe.layout is None or len(recipe.regions) <= 1:
-            continue
-        image = load_image(folder / "degraded" / f"{entry['id']}.png").image
-        clean = load_image(folder / "clean" / f"{entry['id']}.png").image
-        region_of = make_layout(recipe.layout, clean).argmax(axis=0)
+    for entry, recipe, image, region_of in layout_items(folder):
         labels = load_labels(folder, entry["id"])
         maps = perceive(image, estimates=False)
         for name in DEGRADATIONS:

@@ -22,9 +22,8 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
-
 from mosaicir.agents import Coordinator, RestoreConfig
+from mosaicir.bench.run import means, strategies_table
 from mosaicir.core.errors import InvalidInputError, MosaicirError
 from mosaicir.core.image import psnr, ssim
 from mosaicir.io import load_image, save_image
@@ -84,15 +83,12 @@ def bench_paired(inputs: str | os.PathLike[str], targets: str | os.PathLike[str]
             })
         log(f"[{index + 1}/{len(stems)}] {stem}: input {input_psnr:.2f} dB; "
             + ", ".join(f"{s} {rows[s][-1]['psnr']:.2f}" for s in strategies))
-    summary = {}
-    for strategy, per_image in rows.items():
-        summary[strategy] = {key: round(float(np.mean([r[key] for r in per_image])), 4) if per_image else None
-                             for key in ("psnr", "ssim", "seconds", "tool_calls")}
-        summary[strategy]["lowered"] = sum(1 for r in per_image if r["psnr"] < r["input_psnr"] - LOWERED_BY)
-        summary[strategy]["per_image"] = per_image
+    summary = {strategy: means(per_image, ("psnr", "ssim", "seconds", "tool_calls"))
+               | {"lowered": sum(1 for r in per_image if r["psnr"] < r["input_psnr"] - LOWERED_BY), "per_image": per_image}
+               for strategy, per_image in rows.items()}
     document = {
         "inputs": str(inputs), "targets": str(targets), "items": len(scored_inputs), "failed": failed,
-        "input": {k: round(float(np.mean([i[k] for i in scored_inputs])), 4) for k in ("psnr", "ssim")} if scored_inputs else {},
+        "input": means(scored_inputs, ("psnr", "ssim")) if scored_inputs else {},
         "strategies": summary, "config": base.model_dump(mode="json"), "command": command,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
     }
@@ -105,12 +101,6 @@ def paired_markdown_table(document: dict) -> str:
     """The strategies of one paired run as a Markdown table."""
     if not document["items"]:
         return "No pair could be scored.\n"
-    base = document["input"]
-    lines = [f"`{document['inputs']}` against `{document['targets']}`, {document['items']} images.", "",
-             "| strategy | PSNR (dB) | gain | SSIM | images below the input | seconds / image | tool calls / image |",
-             "| --- | --- | --- | --- | --- | --- | --- |",
-             f"| input | {base['psnr']:.2f} | | {base['ssim']:.3f} | | | |"]
-    for name, row in document["strategies"].items():
-        lines.append(f"| {name} | {row['psnr']:.2f} | {row['psnr'] - base['psnr']:+.2f} | {row['ssim']:.3f} | "
-                     f"{row['lowered']} | {row['seconds']:.2f} | {row['tool_calls']:.1f} |")
-    return "\n".join(lines) + "\n"
+    return strategies_table(f"`{document['inputs']}` against `{document['targets']}`, {document['items']} images.",
+                            document["input"], document["strategies"], "images below the input", "",
+                            lambda row: str(row["lowered"]))

@@ -107,6 +107,11 @@ def oracle_restore(degraded: np.ndarray, clean: np.ndarray, recipe: ItemRecipe, 
     return fuse(current, results), calls
 
 
+def means(rows: list[dict], keys: tuple[str, ...]) -> dict[str, float | None]:
+    """``{key: mean over the rows}`` rounded to 4 places (``None`` when there are no rows)."""
+    return {key: round(float(np.mean([r[key] for r in rows])), 4) if rows else None for key in keys}
+
+
 def bench_run(data: str | os.PathLike[str], out: str | os.PathLike[str], *, strategies: list[str],
               config: RestoreConfig | None = None, n: int | None = None, command: str = "",
               log=print) -> dict:
@@ -141,11 +146,8 @@ def bench_run(data: str | os.PathLike[str], out: str | os.PathLike[str], *, stra
             })
         log(f"[{index + 1}/{len(items)}] {recipe.id}: input {inputs[-1]['psnr']:.2f} dB; "
             + ", ".join(f"{s} {rows[s][-1]['psnr']:.2f}" for s in strategies))
-    summary = {}
-    for strategy, per_image in rows.items():
-        summary[strategy] = {key: round(float(np.mean([r[key] for r in per_image])), 4) if per_image else None
-                             for key in ("psnr", "ssim", "region_psnr", "seconds", "tool_calls")}
-        summary[strategy]["per_image"] = per_image
+    summary = {strategy: means(per_image, ("psnr", "ssim", "region_psnr", "seconds", "tool_calls")) | {"per_image": per_image}
+               for strategy, per_image in rows.items()}
     document = {
         "data": str(folder), "suite": manifest.get("suite"), "items": len(items),
         "input": {k: round(float(np.mean([i[k] for i in inputs])), 4) for k in ("psnr", "ssim", "region_psnr")} if inputs else {},
@@ -160,14 +162,20 @@ def bench_run(data: str | os.PathLike[str], out: str | os.PathLike[str], *, stra
     return document
 
 
-def markdown_table(document: dict) -> str:
-    """The strategies of one run as a Markdown table (gain over the input in brackets)."""
-    base = document["input"]
-    lines = [f"Suite `{document['suite']}`, {document['items']} images.", "",
-             "| strategy | PSNR (dB) | gain | SSIM | region PSNR | seconds / image | tool calls / image |",
+def strategies_table(title: str, base: dict, strategies: dict, column: str, base_cell: str, cell) -> str:
+    """A Markdown table of strategies against the input: PSNR, gain, SSIM, one measure of the
+    caller's (``column``: ``base_cell`` for the input, ``cell(row)`` per strategy), seconds, tool calls."""
+    lines = [title, "", f"| strategy | PSNR (dB) | gain | SSIM | {column} | seconds / image | tool calls / image |",
              "| --- | --- | --- | --- | --- | --- | --- |",
-             f"| input | {base['psnr']:.2f} | | {base['ssim']:.3f} | {base['region_psnr']:.2f} | | |"]
-    for name, row in document["strategies"].items():
+             f"| input | {base['psnr']:.2f} | | {base['ssim']:.3f} | {base_cell} | | |"]
+    for name, row in strategies.items():
         lines.append(f"| {name} | {row['psnr']:.2f} | {row['psnr'] - base['psnr']:+.2f} | {row['ssim']:.3f} | "
-                     f"{row['region_psnr']:.2f} | {row['seconds']:.2f} | {row['tool_calls']:.1f} |")
+                     f"{cell(row)} | {row['seconds']:.2f} | {row['tool_calls']:.1f} |")
     return "\n".join(lines) + "\n"
+
+
+def markdown_table(document: dict) -> str:
+    """The strategies of one run as a Markdown table."""
+    base = document["input"]
+    return strategies_table(f"Suite `{document['suite']}`, {document['items']} images.", base, document["strategies"],
+                            "region PSNR", f"{base['region_psnr']:.2f}", lambda row: f"{row['region_psnr']:.2f}")
