@@ -78,6 +78,7 @@ def test_bench_paired_scores_against_references_and_reports_bad_pairs(tmp_path):
     assert "2 of 3 images failed" in result.stderr and "sizes differ" in result.stderr
     document = json.loads((res / "results.json").read_text())
     assert document["items"] == 1 and {f["id"] for f in document["failed"]} == {"broken", "coffee"}
+    assert document["unpaired"] == ["unpaired"] and "without a reference" in result.stderr
     spatial = document["strategies"]["spatial"]
     assert spatial["psnr"] > document["input"]["psnr"] + 2.0 and spatial["lowered"] == 0
     assert spatial["per_image"][0]["input_psnr"] == round(document["input"]["psnr"], 4)

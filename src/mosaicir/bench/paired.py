@@ -9,9 +9,10 @@ published agents' failure on such sets). ``RES/results.json``::
 
     {"strategies": {name: {"psnr", "ssim", "seconds", "tool_calls", "lowered",
                            "per_image": [{"id", "input_psnr", "psnr", "ssim", "seconds", "tool_calls"}]}},
-     "input": {"psnr", "ssim"}, "inputs", "targets", "items", "failed", "config", "command"}
+     "input": {"psnr", "ssim"}, "inputs", "targets", "items", "failed", "unpaired", "config", "command"}
 
-A pair that cannot be read, or whose images differ in size, is skipped and listed in ``failed``.
+A pair that cannot be read, or whose images differ in size, is skipped and listed in ``failed``;
+inputs without a reference are listed in ``unpaired``.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ def bench_paired(inputs: str | os.PathLike[str], targets: str | os.PathLike[str]
     stems = [s for s in degraded_files if s in reference_files][: n or None]
     if not stems:
         raise InvalidInputError(f"no image of {inputs} has a reference of the same name in {targets}")
+    unpaired = [s for s in degraded_files if s not in reference_files]
+    if unpaired:
+        log(f"{len(unpaired)} inputs without a reference of the same name, not scored: {', '.join(unpaired[:10])}"
+            + (" ..." if len(unpaired) > 10 else ""))
     base = config or RestoreConfig(memory=False)
     coordinators = {s: Coordinator(base.model_copy(update={"strategy": s})) for s in strategies}
     rows: dict[str, list[dict]] = {s: [] for s in strategies}
@@ -88,6 +93,7 @@ def bench_paired(inputs: str | os.PathLike[str], targets: str | os.PathLike[str]
                for strategy, per_image in rows.items()}
     document = {
         "inputs": str(inputs), "targets": str(targets), "items": len(scored_inputs), "failed": failed,
+        "unpaired": unpaired,
         "input": means(scored_inputs, ("psnr", "ssim")) if scored_inputs else {},
         "strategies": summary, "config": base.model_dump(mode="json"), "command": command,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
