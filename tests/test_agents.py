@@ -308,9 +308,12 @@ def test_ignored_degradations_are_acted_on_only_over_the_whole_frame():
     # on an under-exposed frame it follows the brightening
     assert frame_wide_degradations(summary(rain=0.9, low_light=0.9, haze=0.9), default) == {"haze": 0.6}
     assert frame_wide_degradations(summary(rain=0.9, low_light=0.9, white_point=0.6), default) == {"rain": 0.6, "low_light": 0.6}
-    # haze over the whole frame too (one veil); motion blur stays ignored however much of the frame
-    # it covers; 1 turns the rule off
+    # haze over the whole frame too (one veil), wherever it is found: the dehazer tests for haze
+    # itself and leaves clear parts alone, the maps miss most of a hazy frame; unless ignored.
+    # Motion blur stays ignored however much of the frame it covers; 1 turns the rule off
     assert frame_wide_degradations(summary(haze=0.9, noise=1.0), default) == {"haze": 0.6}
+    assert frame_wide_degradations(summary(haze=0.05), default) == {"haze": 0.6}
+    assert frame_wide_degradations(summary(haze=0.05), RestoreConfig(ignore=["haze"])) == {}
     assert frame_wide_degradations(summary(motion_blur=1.0), default) == {}
     assert frame_wide_degradations(summary(rain=1.0), RestoreConfig(frame_wide_area=1.0)) == {}
 
@@ -367,3 +370,15 @@ def test_under_exposed_frame_is_brightened_from_its_own_white_point(scene, monke
         assert any(s.kind == "decision" and s.tool == "adaptive_gamma" and s.decision == "accept" for s in steps), strategy
         assert psnr(scene, result.image) > psnr(scene, dark) + 5.0
 
+
+
+def test_haze_found_on_part_of_a_hazy_frame_is_removed_over_all_of_it():
+    # perception flags haze on under half of this hazy photograph; the dehazer runs on the whole
+    # frame after the regions (region None) and tests the haze itself
+    scene = resized(skimage.data.coffee(), 256, 192)
+    hazy = degrade(scene, "haze", 0.6)
+    result = Coordinator(config()).run(hazy)
+    assert 0.0 < result.maps.summary().degradations["haze"].area < 0.8
+    calls = [(s.tool, s.region) for s in result.trajectory.steps if s.kind == "tool_call"]
+    assert ("dark_channel", None) in calls
+    assert psnr(scene, result.image) > psnr(scene, hazy) + 3.0

@@ -83,3 +83,7 @@ def test_bench_paired_scores_against_references_and_reports_bad_pairs(tmp_path):
     assert spatial["psnr"] > document["input"]["psnr"] + 2.0 and spatial["lowered"] == 0
     assert spatial["per_image"][0]["input_psnr"] == round(document["input"]["psnr"], 4)
     assert (res / "spatial" / "cat.png").is_file() and "| spatial |" in result.stdout
+    only = subprocess.run([sys.executable, "-m", "mosaicir", "bench", "paired", str(inputs), str(targets), "--out",
+                           str(tmp_path / "only"), "--strategies", "none", "--only", "ca*"], capture_output=True, text=True, timeout=300)
+    assert only.returncode == 0, only.stderr
+    assert [r["id"] for r in json.loads((tmp_path / "only" / "results.json").read_text())["strategies"]["none"]["per_image"]] == ["cat"]

@@ -360,6 +360,7 @@ def bench_paired_command(
     strategies: str = typer.Option("none,global,spatial", "--strategies", help="Comma list of none, global, spatial."),
     planner: str = typer.Option("prior", "--planner", help="Planner of the global and spatial strategies."),
     n: Optional[int] = typer.Option(None, "--n", min=1, help="Only the first N pairs."),
+    only: Optional[str] = typer.Option(None, "--only", help="Only inputs whose file stem matches this shell pattern (e.g. '*rain-075')."),
 ) -> None:
     """Strategies on a paired set made by others (e.g. public rain or haze sets): RES/<strategy>/<id>.png
     and RES/results.json, with the number of images each strategy left below the input's PSNR."""
@@ -369,7 +370,7 @@ def bench_paired_command(
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     command = "mosaicir bench paired " + " ".join(sys.argv[3:])
     document = bench_paired(inputs, targets, out, strategies=names, config=RestoreConfig(planner=planner, memory=False),
-                            n=n, command=command, log=lambda line: typer.echo(line, err=True))
+                            n=n, only=only, command=command, log=lambda line: typer.echo(line, err=True))
     typer.echo(paired_markdown_table(document))
     _report_failures([(Path(f["id"]), f["error"]) for f in document["failed"]], document["items"] + len(document["failed"]))
 

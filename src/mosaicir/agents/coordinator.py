@@ -8,9 +8,9 @@ Strategies (names used by the CLI and the benchmark):
   degradation the perception summary finds (the AgenticIR / MAIR / Q-Agent paradigm).
 * ``spatial`` (default): JPEG and sensor noise that cover most of the frame are restored on the
   whole image first; the rest is split into regions of like degradation, each restored on its
-  crop by its own expert, and the results are blended with feathered masks; haze or rain that
-  cover nearly the whole frame are restored on the whole image last (scene degradations come
-  first in the physical order).
+  crop by its own expert, and the results are blended with feathered masks; haze found anywhere,
+  and rain that covers nearly the whole frame, are restored on the whole image last (scene
+  degradations come first in the physical order).
 """
 
 from __future__ import annotations
@@ -49,6 +49,11 @@ UNRELIABLE: tuple[str, ...] = ("motion_blur", "rain", "low_light")
 #: rain and low light, ignored by default, are acted on only then, low light only on an
 #: under-exposed frame (``UNDEREXPOSED_WHITE``).
 FRAME_WIDE_CANDIDATES: tuple[str, ...] = ("haze", "rain", "low_light")
+#: Of those, the ones restored on the whole frame wherever perception finds them, however little of
+#: the frame it flags: the dehazer estimates the veil pixel by pixel and tests for haze itself
+#: (``checks_presence``), so clear parts stay as they are, while the haze maps, weak region by
+#: region, flag a few patches of a frame hazy all over (docs/BENCHMARKS.md).
+FRAME_WIDE_WHEREVER_FOUND: tuple[str, ...] = ("haze",)
 #: Low light found over the whole frame is restored only when the frame's white point (99th
 #: percentile of the value, ``white_point`` in the perception estimates) is below this: naturally
 #: dark photographs, which perception also reads as darkened all over, keep their lights and
@@ -271,10 +276,10 @@ class Coordinator:
 
 def frame_wide_degradations(summary: PerceptionSummary, config: RestoreConfig) -> dict[str, float]:
     """``{degradation: mean severity}`` of the scene degradations the summary finds over at least
-    ``config.frame_wide_area`` of the frame, restored on the whole frame after the regions (one
-    veil, one rain layer). Ignored ones among them are acted on only then: the rain detector,
-    unreliable region by region, is right on most images where it finds rain nearly everywhere
-    (docs/BENCHMARKS.md)."""
+    ``config.frame_wide_area`` of the frame, or anywhere for ``FRAME_WIDE_WHEREVER_FOUND`` (haze),
+    restored on the whole frame after the regions (one veil, one rain layer). Ignored ones among
+    them are acted on only then: the rain detector, unreliable region by region, is right on most
+    images where it finds rain nearly everywhere (docs/BENCHMARKS.md)."""
     share = config.frame_wide_area
     if share >= 1.0:
         return {}
@@ -283,7 +288,8 @@ def frame_wide_degradations(summary: PerceptionSummary, config: RestoreConfig) -
     underexposed = dark and summary.estimates.get("white_point", 1.0) < UNDEREXPOSED_WHITE
     wide = {}
     for name in FRAME_WIDE_CANDIDATES:
-        if not reports[name].covers(share) or (name == "low_light" and not underexposed):
+        anywhere = name in FRAME_WIDE_WHEREVER_FOUND and reports[name].present and name not in config.ignore
+        if not (anywhere or reports[name].covers(share)) or (name == "low_light" and not underexposed):
             continue
         # the derainer, trained on well-exposed photographs, takes more than the streaks from a
         # frame that is dark all over and stays so (docs/BENCHMARKS.md); an under-exposed frame is

@@ -9,7 +9,7 @@ published agents' failure on such sets). ``RES/results.json``::
 
     {"strategies": {name: {"psnr", "ssim", "seconds", "tool_calls", "lowered",
                            "per_image": [{"id", "input_psnr", "psnr", "ssim", "seconds", "tool_calls"}]}},
-     "input": {"psnr", "ssim"}, "inputs", "targets", "items", "failed", "unpaired", "config", "command"}
+     "input": {"psnr", "ssim"}, "inputs", "targets", "only", "items", "failed", "unpaired", "config", "command"}
 
 A pair that cannot be read, or whose images differ in size, is skipped and listed in ``failed``;
 inputs without a reference are listed in ``unpaired``.
@@ -17,6 +17,7 @@ inputs without a reference are listed in ``unpaired``.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import platform
@@ -45,16 +46,20 @@ def image_files(folder: Path) -> dict[str, Path]:
 
 def bench_paired(inputs: str | os.PathLike[str], targets: str | os.PathLike[str], out: str | os.PathLike[str], *,
                  strategies: list[str], config: RestoreConfig | None = None, n: int | None = None,
-                 command: str = "", log=print) -> dict:
-    """Run each strategy on every input that has a reference; returns the ``results.json`` document."""
+                 only: str | None = None, command: str = "", log=print) -> dict:
+    """Run each strategy on every input that has a reference (and whose stem matches the shell
+    pattern ``only``, e.g. ``*rain-075``); returns the ``results.json`` document."""
     inputs, targets, out_dir = Path(inputs), Path(targets), Path(out)
     unknown = [s for s in strategies if s not in PAIRED_STRATEGIES]
     if unknown:
         raise InvalidInputError(f"unknown strategies {unknown}; choose from {', '.join(PAIRED_STRATEGIES)}")
     degraded_files, reference_files = image_files(inputs), image_files(targets)
+    if only:
+        degraded_files = {stem: path for stem, path in degraded_files.items() if fnmatch.fnmatchcase(stem, only)}
     stems = [s for s in degraded_files if s in reference_files][: n or None]
     if not stems:
-        raise InvalidInputError(f"no image of {inputs} has a reference of the same name in {targets}")
+        raise InvalidInputError(f"no image of {inputs}{f' matching {only!r}' if only else ''} has a reference "
+                                f"of the same name in {targets}")
     unpaired = [s for s in degraded_files if s not in reference_files]
     if unpaired:
         log(f"{len(unpaired)} inputs without a reference of the same name, not scored: {', '.join(unpaired[:10])}"
@@ -92,7 +97,7 @@ def bench_paired(inputs: str | os.PathLike[str], targets: str | os.PathLike[str]
                | {"lowered": sum(1 for r in per_image if r["psnr"] < r["input_psnr"] - LOWERED_BY), "per_image": per_image}
                for strategy, per_image in rows.items()}
     document = {
-        "inputs": str(inputs), "targets": str(targets), "items": len(scored_inputs), "failed": failed,
+        "inputs": str(inputs), "targets": str(targets), "only": only, "items": len(scored_inputs), "failed": failed,
         "unpaired": unpaired,
         "input": means(scored_inputs, ("psnr", "ssim")) if scored_inputs else {},
         "strategies": summary, "config": base.model_dump(mode="json"), "command": command,
@@ -107,6 +112,7 @@ def paired_markdown_table(document: dict) -> str:
     """The strategies of one paired run as a Markdown table."""
     if not document["items"]:
         return "No pair could be scored.\n"
-    return strategies_table(f"`{document['inputs']}` against `{document['targets']}`, {document['items']} images.",
+    selection = f" (stems matching `{document['only']}`)" if document.get("only") else ""
+    return strategies_table(f"`{document['inputs']}`{selection} against `{document['targets']}`, {document['items']} images.",
                             document["input"], document["strategies"], "images below the input", "",
                             lambda row: str(row["lowered"]))
