@@ -207,9 +207,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"trained on {len(regions)} true regions and {len(share)} superpixels; thresholds "
           f"{region_threshold:.3f} (true regions), {sp_threshold:.3f} (superpixels)\n")
 
-    for folder in train:
-        if is_clean[folder]:
-            print(f"{folder}: dark pixels {exposure(folder)[0]:.3f}, median saturation {exposure(folder)[1]:.3f}")
+    for folder in (f for f in train if is_clean[f]):
+        dark, saturation = exposure(folder)
+        print(f"{folder}: dark pixels {dark:.3f}, median saturation {saturation:.3f}")
     print("\n| folder | perception (cells) | true regions | superpixels | clean flagged: perception | superpixels "
           "| clean: dark pixels, saturation |")
     print("| --- | --- | --- | --- | --- | --- | --- |")

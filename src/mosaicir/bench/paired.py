@@ -28,20 +28,19 @@ from mosaicir.agents import Coordinator, RestoreConfig
 from mosaicir.bench.run import means, strategies_table
 from mosaicir.core.errors import InvalidInputError, MosaicirError
 from mosaicir.core.image import psnr, ssim
-from mosaicir.io import load_image, save_image
+from mosaicir.io import iter_image_files, load_image, save_image
 from mosaicir.io.atomic import atomic_write_text
 
 PAIRED_STRATEGIES: tuple[str, ...] = ("none", "global", "spatial")
-IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 #: A restored image counts as lowered when its PSNR is below the input's by more than this (dB).
 LOWERED_BY = 0.01
 
 
 def image_files(folder: Path) -> dict[str, Path]:
-    """``{stem: path}`` of the image files directly in ``folder``."""
+    """``{stem: path}`` of the image files directly in ``folder`` (the formats ``mosaicir restore`` reads)."""
     if not folder.is_dir():
         raise InvalidInputError(f"{folder} is not a folder")
-    return {p.stem: p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES}
+    return {p.stem: p for p in iter_image_files([folder])}
 
 
 def bench_paired(inputs: str | os.PathLike[str], targets: str | os.PathLike[str], out: str | os.PathLike[str], *,

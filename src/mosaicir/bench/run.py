@@ -150,7 +150,7 @@ def bench_run(data: str | os.PathLike[str], out: str | os.PathLike[str], *, stra
                for strategy, per_image in rows.items()}
     document = {
         "data": str(folder), "suite": manifest.get("suite"), "items": len(items),
-        "input": {k: round(float(np.mean([i[k] for i in inputs])), 4) for k in ("psnr", "ssim", "region_psnr")} if inputs else {},
+        "input": means(inputs, ("psnr", "ssim", "region_psnr")) if inputs else {},
         "strategies": summary, "config": base.model_dump(mode="json"), "command": command,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
     }
