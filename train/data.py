@@ -39,6 +39,28 @@ def load_clean_images(folders: list[str], max_side: int = 384, min_side: int = 9
     return images
 
 
+def load_real_pairs(folders: list[str], holdout: int = 0) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[tuple[np.ndarray, np.ndarray]], list[str]]:
+    """Paired sets made by others (``SET/input/<stem>.*`` degraded, ``SET/target/<stem>.*``
+    reference) as ``uint8 H x W x 3`` pairs at their own size (the degradation's scale is the
+    photograph's). Every ``holdout``-th pair of each set (by sorted stem, starting with the first)
+    is kept apart for validation (0: none). Returns ``(training, validation, validation names)``."""
+    training, validation, names = [], [], []
+    for folder in folders:
+        inputs = {p.stem: p for p in iter_image_files([Path(folder) / "input"])}
+        targets = {p.stem: p for p in iter_image_files([Path(folder) / "target"])}
+        for index, stem in enumerate(sorted(set(inputs) & set(targets))):
+            degraded, clean = load_image(inputs[stem]).image, load_image(targets[stem]).image
+            if degraded.shape != clean.shape or min(degraded.shape[:2]) < 96:
+                continue
+            pair = (np.round(degraded * 255).astype(np.uint8), np.round(clean * 255).astype(np.uint8))
+            if holdout and index % holdout == 0:
+                validation.append(pair)
+                names.append(f"{Path(folder).name}/{stem}")
+            else:
+                training.append(pair)
+    return training, validation, names
+
+
 class DegradationPairs(torch.utils.data.IterableDataset):
     """Endless stream of ``(degraded, clean)`` tensors ``3 x P x P`` in [0, 1].
 
@@ -52,12 +74,18 @@ class DegradationPairs(torch.utils.data.IterableDataset):
             multiplied before degrading, drawn uniformly in [1, saturation]; 1 keeps the
             photographs' own colours. More saturated patches carry the colour errors that
             4:2:0 JPEG makes on vivid photographs, rare in the training folders.
+        real_pairs: ``(degraded, clean)`` ``uint8`` photographs of a paired set made by others
+            (:func:`load_real_pairs`); a share ``real_share`` of the patches is cut from them
+            (same place in both, same flips) instead of being degraded by our model.
     """
 
     def __init__(self, images: list[np.ndarray], degradation: str, patch: int = 128,
                  clean_fraction: float = 0.1, severity_range: tuple[float, float] = (0.1, 1.0), seed: int = 0,
-                 saturation: float = 1.0) -> None:
+                 saturation: float = 1.0, real_pairs: list[tuple[np.ndarray, np.ndarray]] | None = None,
+                 real_share: float = 0.0) -> None:
         super().__init__()
+        self.real_pairs = real_pairs or []
+        self.real_share = real_share if self.real_pairs else 0.0
         self.images = images
         self.model = get_degradation(degradation)
         self.patch = patch
@@ -74,6 +102,8 @@ class DegradationPairs(torch.utils.data.IterableDataset):
             yield self.pair(rng)
 
     def pair(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.real_share and rng.random() < self.real_share:
+            return self.real_pair(rng)
         size = self.patch + 2 * MARGIN
         image = self.images[int(rng.integers(len(self.images)))]
         height, width = image.shape[:2]
@@ -97,6 +127,25 @@ class DegradationPairs(torch.utils.data.IterableDataset):
         inner = slice(MARGIN, MARGIN + self.patch)
         to_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a[inner, inner].transpose(2, 0, 1)))
         return to_tensor(degraded), to_tensor(clean)
+
+
+    def real_pair(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """A patch of one of the real pairs, the same crop, turn and flip on both sides."""
+        degraded, clean = self.real_pairs[int(rng.integers(len(self.real_pairs)))]
+        height, width = clean.shape[:2]
+        size = min(self.patch, height, width)
+        y, x = int(rng.integers(0, height - size + 1)), int(rng.integers(0, width - size + 1))
+        turns, flip = int(rng.integers(4)), rng.random() < 0.5
+
+        def view(image: np.ndarray) -> torch.Tensor:
+            crop = np.rot90(image[y:y + size, x:x + size], turns)
+            crop = crop[:, ::-1] if flip else crop
+            if size < self.patch:
+                crop = cv2.copyMakeBorder(np.ascontiguousarray(crop), 0, self.patch - size, 0, self.patch - size,
+                                          cv2.BORDER_REFLECT_101)
+            return torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)).astype(np.float32) / 255.0)
+
+        return view(degraded), view(clean)
 
 
 def saturate(image: np.ndarray, factor: float) -> np.ndarray:

@@ -27,7 +27,7 @@ import torch
 
 from mosaicir.core.image import psnr
 from mosaicir.core.names import DEGRADATIONS
-from train.data import DegradationPairs, load_clean_images, pair_loader
+from train.data import DegradationPairs, load_clean_images, load_real_pairs, pair_loader
 from train.nets import ChromaRefineNet, RestorationUNet, TwoStageNet, count_parameters, export_onnx
 
 #: Shipped tool name and network width per degradation.
@@ -65,6 +65,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-side", type=int, default=384, help="longer side of the training images")
     parser.add_argument("--saturation", type=float, default=1.0,
                         help="colour boost of training patches, uniform in [1, S] (1 = none)")
+    parser.add_argument("--pairs", nargs="*", default=[],
+                        help="paired sets made by others (SET/input, SET/target matched by stem) to mix into training")
+    parser.add_argument("--pairs-share", type=float, default=0.5, help="share of training patches cut from --pairs")
+    parser.add_argument("--pairs-holdout", type=int, default=3,
+                        help="every K-th pair of each set (by stem) is kept for validation, not training (0: none)")
     parser.add_argument("--resume", action="store_true", help="start from OUT/<tool>.pt when it exists (fine-tuning)")
     parser.add_argument("--first-stage-dir", default=str(Path(__file__).resolve().parents[1] / "src" / "mosaicir" / "models"),
                         help="where the ONNX file of a refiner's first stage is read from (default: the shipped models)")
@@ -152,8 +157,9 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
     n_val = max(2, len(images) // 20)
     val_images = [images[i] for i in order[:n_val]]
     train_images = [images[i] for i in order[n_val:]]
+    real_train, real_val, real_val_names = load_real_pairs(args.pairs, args.pairs_holdout) if args.pairs else ([], [], [])
     dataset = DegradationPairs(train_images, degradation, patch=args.patch, seed=args.seed,
-                               saturation=args.saturation)
+                               saturation=args.saturation, real_pairs=real_train, real_share=args.pairs_share)
     loader = pair_loader(dataset, args.batch, args.workers)
     model = build_network(name, width, Path(args.first_stage_dir))
     checkpoint = out / f"{tool}.pt"
@@ -200,6 +206,8 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
     seconds = time.perf_counter() - start
     model.eval().cpu()
     validation = validate(model, val_images, degradation, args.seed)
+    if real_val:
+        validation["real"] = validate_real(model, real_val)
     onnx_path = out / f"{tool}.onnx"
     export_onnx(model, onnx_path, "restored")
     steps_total = step + (resumed_from or 0)
@@ -211,6 +219,8 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
         "batch": args.batch, "patch": args.patch, "lr": args.lr, "saturation": args.saturation, "seed": args.seed, "seconds": round(seconds, 1),
         "device": torch.cuda.get_device_name(0) if device.type == "cuda" else platform.processor() or "cpu",
         "train_images": len(train_images), "validation": validation, "data": [str(d) for d in args.data],
+        "pairs": [str(d) for d in args.pairs], "pairs_share": args.pairs_share if args.pairs else 0.0,
+        "pairs_holdout": args.pairs_holdout, "real_train_pairs": len(real_train), "real_validation": real_val_names,
         "torch": torch.__version__, "log": log,
     }
     (out / f"{tool}.log.json").write_text(json.dumps(record, indent=1) + "\n")
@@ -236,6 +246,22 @@ def validate(model: torch.nn.Module, images: list[np.ndarray], name: str, seed: 
             after.append(psnr(c, restored.numpy().transpose(1, 2, 0)))
         rows[str(severity)] = {"psnr_before": round(float(np.mean(before)), 2), "psnr_after": round(float(np.mean(after)), 2)}
     return rows
+
+
+@torch.no_grad()
+def validate_real(model: torch.nn.Module, pairs: list[tuple[np.ndarray, np.ndarray]]) -> dict:
+    """Mean PSNR before/after on whole held-out real photographs (padded to a multiple of 4)."""
+    before, after = [], []
+    for degraded, clean in pairs:
+        x = torch.from_numpy(degraded.transpose(2, 0, 1).astype(np.float32) / 255.0)[None]
+        height, width = x.shape[2:]
+        padded = torch.nn.functional.pad(x, (0, (-width) % 4, 0, (-height) % 4), mode="reflect")
+        restored = model(padded).clamp(0, 1)[0, :, :height, :width].numpy().transpose(1, 2, 0)
+        reference = clean.astype(np.float32) / 255.0
+        before.append(psnr(reference, degraded.astype(np.float32) / 255.0))
+        after.append(psnr(reference, np.round(restored * 255) / 255))
+    return {"psnr_before": round(float(np.mean(before)), 2), "psnr_after": round(float(np.mean(after)), 2),
+            "images": len(pairs)}
 
 
 def onnx_weights(path: Path) -> dict[str, np.ndarray]:
@@ -265,12 +291,18 @@ def load_onnx_weights(model: torch.nn.Module, path: Path, weights: dict[str, np.
 def model_card(record: dict) -> str:
     base = (f"python -m train.restorers --degradation {record.get('network', record['degradation'])} --data {' '.join(record['data'])} "
             f"--batch {record['batch']} --patch {record['patch']} --width {record['width']} --out OUT"
-            + (f" --saturation {record['saturation']}" if record.get("saturation", 1.0) != 1.0 else ""))
+            + (f" --saturation {record['saturation']}" if record.get("saturation", 1.0) != 1.0 else "")
+            + (f" --pairs {' '.join(record['pairs'])} --pairs-share {record['pairs_share']} --pairs-holdout {record['pairs_holdout']}"
+               if record.get("pairs") else ""))
     if record.get("resumed_from_steps"):
         recipe = (f"`{base} --steps {record['resumed_from_steps']}`, then fine-tuning "
                   f"`{base} --resume --lr {record['lr']} --steps {record['steps']}`")
     else:
         recipe = f"`{base} --lr {record['lr']} --steps {record['steps']}`"
+    real = (f"\n- Real pairs: {record['real_train_pairs']} photographs of {', '.join(record['pairs'])} give "
+            f"{100 * record['pairs_share']:.0f}% of the training patches; every {record['pairs_holdout']}th pair of each set "
+            f"({len(record['real_validation'])}: {', '.join(record['real_validation'])}) is kept for the `real` validation row "
+            f"(whole photographs).") if record.get("pairs") else ""
     val = "\n".join(f"| {s} | {v['psnr_before']} | {v['psnr_after']} | {v['psnr_after'] - v['psnr_before']:+.2f} |"
                     for s, v in record["validation"].items())
     if record.get("first_stage"):
@@ -287,7 +319,7 @@ def model_card(record: dict) -> str:
 Restores `{record['degradation']}`. {network}
 
 - Data: clean natural images from {', '.join(record['data'])} ({record['train_images']} images for training,
-  longer side at most 384 px){', colour boosted by a factor U(1, ' + str(record['saturation']) + ')' if record.get('saturation', 1.0) != 1.0 else ''}, degraded on the fly by `mosaicir.degrade` at severities U(0.1, 1), 10% left clean.
+  longer side at most 384 px){', colour boosted by a factor U(1, ' + str(record['saturation']) + ')' if record.get('saturation', 1.0) != 1.0 else ''}, degraded on the fly by `mosaicir.degrade` at severities U(0.1, 1), 10% left clean.{real}
 - Training{' of the second stage' if record.get('first_stage') else ''}: {record['steps']} steps{' (fine-tuning after ' + str(record['resumed_from_steps']) + ' earlier steps)' if record.get('resumed_from_steps') else ''} of batch {record['batch']}, {record['patch']}x{record['patch']} patches, AdamW lr {record['lr']}
   with warm-up and cosine decay, L1 loss, seed {record['seed']}; {record['seconds']} s on {record['device']}
   (torch {record['torch']}).

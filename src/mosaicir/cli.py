@@ -354,25 +354,65 @@ def bench_run_command(
 
 @bench_app.command("paired")
 def bench_paired_command(
-    inputs: Path = typer.Argument(..., help="Folder of degraded photographs."),
-    targets: Path = typer.Argument(..., help="Folder of their references, same file names (any image suffix)."),
+    paths: Optional[list[Path]] = typer.Argument(None, help="INPUTS TARGETS (degraded photographs, their references of the same file names); with --sets: set folders (holding input/ and target/) or folders of them."),
     out: Path = typer.Option(..., "--out", help="Results folder."),
-    strategies: str = typer.Option("none,global,spatial", "--strategies", help="Comma list of none, global, spatial."),
+    sets: bool = typer.Option(False, "--sets", help="The paths are paired sets, or folders of sets: one row per set in RES/summary.md."),
+    strategies: Optional[str] = typer.Option(None, "--strategies", help="Comma list of none, global, spatial (default none,global,spatial; with --sets global,spatial)."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="Comma list of simple tools measured beside: nlmeans, gamma (default with --sets nlmeans,gamma, else none; 'none' for none)."),
+    nlmeans_h: Optional[float] = typer.Option(None, "--nlmeans-h", min=0.0, help="Strength h (of 255) of the nlmeans baseline (default 4)."),
+    clean: Optional[Path] = typer.Option(None, "--clean", help="Folder of clean photographs (recursive): how many the spatial strategy changes, and how far."),
     planner: str = typer.Option("prior", "--planner", help="Planner of the global and spatial strategies."),
-    n: Optional[int] = typer.Option(None, "--n", min=1, help="Only the first N pairs."),
+    n: Optional[int] = typer.Option(None, "--n", min=1, help="Only the first N pairs of each set (and N clean photographs)."),
     only: Optional[str] = typer.Option(None, "--only", help="Only inputs whose file stem matches this shell pattern (e.g. '*rain-075')."),
 ) -> None:
-    """Strategies on a paired set made by others (e.g. public rain or haze sets): RES/<strategy>/<id>.png
-    and RES/results.json, with the number of images each strategy left below the input's PSNR."""
+    """Strategies on paired sets made by others (e.g. public rain, haze or noise sets), beside simple
+    baselines: RES/<strategy>/<id>.png and RES/results.json for one set (INPUTS TARGETS); with --sets,
+    the same per set under RES/<set>/ and one table, RES/summary.md and RES/summary.json."""
     from mosaicir.agents import RestoreConfig
-    from mosaicir.bench.paired import bench_paired, paired_markdown_table
+    from mosaicir.bench.baselines import GAMMA_TARGET_MEAN, NLMEANS_H, get_baseline
+    from mosaicir.bench.paired import (
+        SET_BASELINES, SET_STRATEGIES, bench_paired, bench_paired_sets, check_strategies, find_sets,
+        paired_markdown_table,
+    )
 
-    names = [s.strip() for s in strategies.split(",") if s.strip()]
+    paths = paths or []
+    many = sets or (not paths and clean is not None)
+    if not many and len(paths) != 2:
+        raise InvalidInputError("give INPUTS TARGETS (two folders), or --sets with set folders or folders of sets")
+    if clean is not None and not many:
+        raise InvalidInputError("--clean goes with --sets")
+    default_strategies = ",".join(SET_STRATEGIES) if many else "none,global,spatial"
+    names = [s.strip() for s in (strategies or default_strategies).split(",") if s.strip()]
+    check_strategies(names)
+    chosen = baseline if baseline is not None else (",".join(SET_BASELINES) if many else "none")
+    chosen_names = [b.strip() for b in chosen.split(",") if b.strip() and b.strip() != "none"]
+    if nlmeans_h is not None and nlmeans_h <= 0:
+        raise InvalidInputError("--nlmeans-h must be positive")
+    known = {"nlmeans": {"h": NLMEANS_H if nlmeans_h is None else nlmeans_h}, "gamma": {"target": GAMMA_TARGET_MEAN}}
+    options = {b: known.get(b, {}) for b in chosen_names}
+    baselines = {b: get_baseline(b, **options[b]) for b in chosen_names}
     command = "mosaicir bench paired " + " ".join(sys.argv[3:])
-    document = bench_paired(inputs, targets, out, strategies=names, config=RestoreConfig(planner=planner, memory=False),
-                            n=n, only=only, command=command, log=lambda line: typer.echo(line, err=True))
-    typer.echo(paired_markdown_table(document))
-    _report_failures([(Path(f["id"]), f["error"]) for f in document["failed"]], document["items"] + len(document["failed"]))
+    config = RestoreConfig(planner=planner, memory=False)
+
+    def log(line: str) -> None:
+        typer.echo(line, err=True)
+
+    if not many:
+        document = bench_paired(paths[0], paths[1], out, strategies=names, baselines=baselines, baseline_options=options,
+                                config=config, n=n, only=only, command=command, log=log)
+        typer.echo(paired_markdown_table(document))
+        _report_failures([(Path(f["id"]), f["error"]) for f in document["failed"]], document["items"] + len(document["failed"]))
+        return
+    summary = bench_paired_sets(find_sets(paths), out, strategies=names, baselines=baselines, baseline_options=options,
+                                clean=clean, config=config, n=n, only=only, command=command, log=log)
+    typer.echo((out / "summary.md").read_text())
+    failures = [(Path(row["set"]) / f["id"], f["error"]) for row in summary["sets"] for f in row["failed"]]
+    failures += [(Path(f["set"]), f["error"]) for f in summary["failed_sets"]]
+    if summary["clean"]:
+        failures += [(Path(summary["clean"]["folder"]) / f["id"], f["error"]) for f in summary["clean"]["failed"]]
+    total = sum(row["images"] + len(row["failed"]) for row in summary["sets"]) + len(summary["failed_sets"])
+    total += summary["clean"]["images"] + len(summary["clean"]["failed"]) if summary["clean"] else 0
+    _report_failures(failures, total)
 
 
 def main() -> None:
