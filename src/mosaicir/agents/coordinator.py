@@ -226,23 +226,27 @@ class Coordinator:
                 outcomes = list(pool.map(work, tasks))
         else:
             outcomes = [work(t) for t in tasks]
-        results = []
+        results, evidenced = [], set()
         for (region, box, _), outcome in zip(tasks, outcomes):
             for step in outcome.steps:
                 trajectory.add(step)
             if outcome.chain:
                 top, left, bottom, right = box
                 results.append(RegionResult(region.id, box, outcome.image, region.mask[top:bottom, left:right]))
+                if outcome.evidenced:
+                    evidenced.add(region.id)
         fuse_start = time.perf_counter()
         fused = fuse(base, results)
         trajectory.add(FusionStep(method="feathered-mask", regions=[r.region for r in results], output=image_hash(fused),
                                   seconds=round(time.perf_counter() - fuse_start, 4)))
-        return self._final_check(trajectory, base, fused, regions, results, maps)
+        return self._final_check(trajectory, base, fused, regions, results, maps, evidenced)
 
     def _final_check(self, trajectory: Trajectory, base: np.ndarray, fused: np.ndarray, regions: list[Region],
-                     results: list[RegionResult], before: DegradationMaps) -> np.ndarray:
+                     results: list[RegionResult], before: DegradationMaps, evidenced: set[int] = frozenset()) -> np.ndarray:
         """Put back, region by region, any restoration the quality agent scores below its input
-        (``before``: perception of ``base``, already run)."""
+        (``before``: perception of ``base``, already run). A region one of whose steps was
+        accepted on its tool's own evidence (``evidenced``) is kept: that evidence outweighs the
+        no-reference score, which reads a brightened or dehazed frame as worse."""
         if not results:
             return fused
         start = time.perf_counter()
@@ -259,7 +263,7 @@ class Coordinator:
             top, left, bottom, right = result.box
             measures = artifacts(base[top:bottom, left:right], fused[top:bottom, left:right], result.mask)
             penalty = artifact_penalty(measures, list(by_id[result.region].signature))
-            if quality_score(remaining_after, penalty) < quality_score(remaining_before):
+            if result.region not in evidenced and quality_score(remaining_after, penalty) < quality_score(remaining_before):
                 reverted.append(result.region)
             else:
                 kept.append(result.region)
@@ -284,11 +288,15 @@ def frame_wide_degradations(summary: PerceptionSummary, config: RestoreConfig) -
     if share >= 1.0:
         return {}
     reports = summary.degradations
-    dark = reports["low_light"].covers(share)
-    underexposed = dark and summary.estimates.get("white_point", 1.0) < UNDEREXPOSED_WHITE
+    short = summary.estimates.get("short_exposure", 0.0) > 0
+    dark = reports["low_light"].covers(share) or short
+    underexposed = short or (dark and summary.estimates.get("white_point", 1.0) < UNDEREXPOSED_WHITE)
     wide = {}
     for name in FRAME_WIDE_CANDIDATES:
         anywhere = name in FRAME_WIDE_WHEREVER_FOUND and reports[name].present and name not in config.ignore
+        if name == "low_light" and short:
+            wide[name] = max(reports[name].mean_severity, 0.5)
+            continue
         if not (anywhere or reports[name].covers(share)) or (name == "low_light" and not underexposed):
             continue
         # the derainer, trained on well-exposed photographs, takes more than the streaks from a

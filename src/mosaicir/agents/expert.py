@@ -26,6 +26,8 @@ class ExpertResult:
     score_before: float = 0.0
     score_after: float = 0.0
     tool_calls: int = 0
+    #: accepted steps decided by their tool's own evidence (``Tool.evidence``), not by the score
+    evidenced: list[str] = field(default_factory=list)
 
 
 #: A degradation still to be restored is dropped from the plan when perception, re-run after an
@@ -126,6 +128,8 @@ class RegionExpert:
             candidate, current, verdict, call = accepted
             score = verdict.score_after
             result.chain.append(candidate)
+            if verdict.reason.startswith("the tool's own test"):
+                result.evidenced.append(candidate.tool)
             state.remaining.remove(candidate.degradation)
             result.steps.append(DecisionStep(region=region, call=call, tool=candidate.tool, decision="accept",
                                              reason=verdict.reason))
@@ -169,7 +173,8 @@ class RegionExpert:
             return current, QualityVerdict(score_before=score, score_after=score, remaining={}, artifacts={}, decision="rollback",
                                        reason=f"{candidate.tool} left the image unchanged"), call
         start = time.perf_counter()
-        verdict = self.quality.judge(current, out, weight, [candidate.degradation], score_before=score)
+        evidence = tool.evidence(current, out)
+        verdict = self.quality.judge(current, out, weight, [candidate.degradation], score_before=score, evidence=evidence)
         result.steps.append(QualityStep(
             region=result.steps[0].region, call=call, tool=candidate.tool, score_before=verdict.score_before,
             score_after=verdict.score_after, remaining=verdict.remaining, naturalness=verdict.naturalness,

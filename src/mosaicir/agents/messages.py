@@ -14,7 +14,8 @@ RESTORATION_ORDER: tuple[str, ...] = tuple(reversed(PHYSICAL_ORDER))
 #: Tools to try per degradation, best first (measured by ``mosaicir bench tools``, docs/TOOLS.md).
 #: Under-exposure uses only the self-limiting ``adaptive_gamma``: ``lime`` gains more on truly dark
 #: images but brightens well-exposed content too, and perception's low-light flags are not
-#: reliable enough (docs/PERCEPTION.md) to let it loose on a region.
+#: reliable enough (docs/PERCEPTION.md) to let it loose on a region. Haze uses only the dark
+#: channel, which tests for a veil itself; the learned dehazer changes any photograph (docs/REAL.md).
 TOOL_PREFERENCE: dict[str, tuple[str, ...]] = {
     "jpeg": ("dejpeg_unet", "deblock"),
     "noise": ("denoise_unet", "nl_means"),
@@ -23,7 +24,7 @@ TOOL_PREFERENCE: dict[str, tuple[str, ...]] = {
     "motion_blur": ("deconv_motion", "deblur_motion_unet", "wiener_motion"),
     "low_light": ("adaptive_gamma",),
     "rain": ("derain_unet", "rain_morphology"),
-    "haze": ("dark_channel", "dehaze_unet"),
+    "haze": ("dark_channel",),
 }
 
 

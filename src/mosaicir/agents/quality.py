@@ -12,13 +12,18 @@ from mosaicir.quality.niqe import PATCH, niqe
 MIN_GAIN = 0.02
 #: Weight of NIQE (naturalness, lower is better) in the score.
 NIQE_WEIGHT = 0.02
+#: A tool's own evidence (``Tool.evidence``) at or above this accepts its step, below it rolls
+#: the step back, whatever the no-reference score says.
+STRONG_EVIDENCE = 0.5
 
 
 class QualityAgent:
     """Scores a crop by the degradation perception still sees in it (weighted by the region's
     mask), by its naturalness (NIQE, on crops of at least two 48-px patches) and by artifact checks
     against the step's input; accepts a step that raises the score by ``min_gain`` or more, and
-    asks for a rollback otherwise."""
+    asks for a rollback otherwise. A step whose tool gives physical evidence of what it removed
+    (``Tool.evidence``) is decided by that evidence (``STRONG_EVIDENCE``); the score is still
+    recorded."""
 
     def __init__(self, method: str = "auto", min_gain: float = MIN_GAIN) -> None:
         self.method = method
@@ -39,7 +44,7 @@ class QualityAgent:
         return self._total(remaining, self.naturalness(image)), remaining
 
     def judge(self, before: np.ndarray, after: np.ndarray, weight: np.ndarray | None, targets: list[str],
-              score_before: float | None = None) -> QualityVerdict:
+              score_before: float | None = None, evidence: float | None = None) -> QualityVerdict:
         if score_before is None:
             score_before, _ = self.score(before, weight)
         remaining = remaining_degradation(after, weight, self.method)
@@ -48,7 +53,12 @@ class QualityAgent:
         naturalness = self.naturalness(after)
         score_after = self._total(remaining, naturalness, penalty)
         gain = score_after - score_before
-        if gain >= self.min_gain:
+        if evidence is not None:
+            strong = evidence >= STRONG_EVIDENCE
+            decision = "accept" if strong else "rollback"
+            reason = (f"the tool's own test: evidence {evidence:.2f} ({'at least' if strong else 'below'} {STRONG_EVIDENCE}); "
+                      f"score {score_before:.3f} -> {score_after:.3f}")
+        elif gain >= self.min_gain:
             decision, reason = "accept", f"score {score_before:.3f} -> {score_after:.3f}"
         elif penalty > 0:
             decision, reason = "rollback", f"artifacts {measures} (penalty {penalty:.3f})"

@@ -101,9 +101,11 @@ def physical_estimates(image: np.ndarray, maps: DegradationMaps, features: dict[
     ``noise_sigma`` (of 255; 0 when there is no noise), ``jpeg_quality`` (exact from the file's
     tables, else the model inverse of the perceived severity), ``motion_length`` (px) and
     ``motion_angle`` (degrees), ``defocus_radius`` (px), ``airlight`` (0-1), ``white_point`` (0-1,
-    :func:`white_point`)."""
+    :func:`white_point`), and ``short_exposure`` (1) when the frame looks like a short exposure
+    (``mosaicir.tools.light.short_exposure``), whether or not low light is flagged."""
     from mosaicir.tools.blur import MOTION_MIN_LENGTH, estimate_defocus_radius, estimate_motion
     from mosaicir.tools.haze import estimate_airlight
+    from mosaicir.tools.light import short_exposure
 
     present = set(maps.summary().present)
     out: dict[str, float] = {}
@@ -127,6 +129,8 @@ def physical_estimates(image: np.ndarray, maps: DegradationMaps, features: dict[
         out["airlight"] = estimate_airlight(_crop_around(image, maps, "haze"))
     if "low_light" in present:
         out["white_point"] = white_point(image)
+    if short_exposure(image):
+        out["short_exposure"] = 1.0
     return out
 
 

@@ -39,6 +39,11 @@ class Tool(ABC):
         checks_presence: True for tools that test for their degradation themselves (haze evidence,
             linear motion in the spectrum, exposure) and return the image unchanged when the test
             finds none; the region expert then takes the degradation as absent.
+
+    A tool may also override :meth:`evidence`: how far what one of its steps removed looks like
+    the degradation it claims to remove (a grey veil, a short exposure, thin bright streaks). When
+    it answers, the quality agent decides on that answer instead of its no-reference score, which
+    misreads photographs unlike our training data (docs/REAL.md).
     """
 
     name: ClassVar[str]
@@ -67,6 +72,11 @@ class Tool(ABC):
         if isinstance(params, dict):
             return self.Params.model_validate(params)
         raise InvalidInputError(f"{self.name}: expected {self.Params.__name__} or dict, got {type(params).__name__}")
+
+    def evidence(self, before: np.ndarray, after: np.ndarray) -> float | None:
+        """Physical evidence in [0, 1] that the step ``before`` -> ``after`` (both ``H x W x 3`` in
+        [0, 1]) removed this tool's degradation, or None when the tool has no test of its own."""
+        return None
 
     def params_for(self, severity: float) -> ToolParams:
         """A first guess of the parameters for a degradation of ``severity`` in [0, 1] (planners

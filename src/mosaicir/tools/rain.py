@@ -41,6 +41,38 @@ def estimate_rain_angle(image: np.ndarray, length: int = 15, width: int = 5) -> 
     return float(angles[best]), energies[best]
 
 
+#: What a derainer removed looks like rain when it is nearly all brightening (streaks are added
+#: light), oriented along one direction (coherence of the removed layer's structure tensor), grey
+#: (mean |chroma| / mean |luma| of the removed layer) and more than a trace (mean |luma|, of 255).
+#: Read on the Rain100L development pairs against clean photographs (docs/REAL.md, ``scripts/rain_evidence.py``).
+RAIN_BRIGHT_SHARE = 0.9
+RAIN_COHERENCE = 0.7
+RAIN_GREY = 0.35
+RAIN_TRACE = 0.5
+
+
+def streak_evidence(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
+    """Measures of the layer a derainer removed (``before - after``, both ``H x W x 3`` in [0, 1]):
+    ``bright`` (share of its luma that is brightening), ``coherence`` (0: no direction, 1: one
+    direction), ``grey`` (colour against luma) and ``amount`` (mean |luma|, of 255)."""
+    removed = before - after
+    luma = luminance(removed)
+    total = max(float(np.abs(luma).sum()), 1e-9)
+    gx, gy = cv2.Sobel(luma, cv2.CV_32F, 1, 0), cv2.Sobel(luma, cv2.CV_32F, 0, 1)
+    jxx, jyy, jxy = float((gx * gx).sum()), float((gy * gy).sum()), float((gx * gy).sum())
+    coherence = float(np.sqrt((jxx - jyy) ** 2 + 4 * jxy ** 2) / max(jxx + jyy, 1e-12))
+    grey = float(np.abs(removed - removed.mean(axis=2, keepdims=True)).mean() / max(float(np.abs(luma).mean()), 1e-9))
+    return {"bright": float(np.clip(luma, 0, None).sum()) / total, "coherence": coherence, "grey": grey,
+            "amount": float(np.abs(luma).mean()) * 255.0}
+
+
+def rain_evidence(before: np.ndarray, after: np.ndarray) -> float:
+    """1 when what a derainer removed looks like rain streaks (``RAIN_*`` thresholds), else 0."""
+    m = streak_evidence(before, after)
+    return float(m["bright"] >= RAIN_BRIGHT_SHARE and m["coherence"] >= RAIN_COHERENCE and m["grey"] <= RAIN_GREY
+                 and m["amount"] >= RAIN_TRACE)
+
+
 class RainMorphologyParams(ToolParams):
     angle: float = Field(0.0, ge=-45.0, le=45.0, description="streak angle from vertical, degrees (used if auto is off)")
     auto_angle: bool = Field(True, description="estimate the angle")
@@ -57,6 +89,10 @@ class RainMorphology(Tool):
     Params = RainMorphologyParams
     seconds_per_megapixel = 0.12
 
+    def evidence(self, before, after):
+        """Whether what it removed looks like rain streaks (:func:`rain_evidence`)."""
+        return rain_evidence(before, after)
+
     def _apply(self, image, params):
         angle = estimate_rain_angle(image, params.length, params.width)[0] if params.auto_angle else params.angle
         layer = streak_layer(image, angle, params.width, params.length)
@@ -70,3 +106,7 @@ class DerainNet(OnnxRestorer):
     targets = ("rain",)
     model_file = "derain_unet.onnx"
     seconds_per_megapixel = 0.34
+
+    def evidence(self, before, after):
+        """Whether what the network removed looks like rain streaks (:func:`rain_evidence`)."""
+        return rain_evidence(before, after)

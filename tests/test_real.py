@@ -1,0 +1,105 @@
+"""Do no harm on photographs unlike our synthetic degradations: the physical tests that decide a
+step (a grey veil, a short exposure, what a derainer removed), and the quality agent deciding on a
+tool's own evidence. Images are made here from the bundled samples, never from shared data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import skimage.data
+
+from helpers import degrade, resized
+from mosaicir.agents import Coordinator, RestoreConfig
+from mosaicir.agents.quality import STRONG_EVIDENCE, QualityAgent
+from mosaicir.core.image import psnr
+from mosaicir.tools import get_tool
+from mosaicir.tools.haze import haze_evidence, veil_colour_spread
+from mosaicir.tools.light import colour_noise, short_exposure
+from mosaicir.tools.rain import rain_evidence, streak_evidence
+
+
+@pytest.fixture(scope="module")
+def scene() -> np.ndarray:
+    return resized(skimage.data.chelsea(), 256, 192)
+
+
+def warm_close_up(shape=(192, 256)) -> np.ndarray:
+    """A beige surface filling the frame, softly textured: bright, low contrast, dark channel high
+    everywhere, like the close-ups the dark channel alone takes for dense haze."""
+    rng = np.random.default_rng(0)
+    texture = np.cumsum(rng.normal(0, 0.004, shape), axis=1).astype(np.float32)
+    base = np.array([0.85, 0.74, 0.58], np.float32)
+    return np.clip(base + texture[..., None] - texture.mean(), 0, 1).astype(np.float32)
+
+
+def test_a_grey_veil_is_haze_and_a_warm_close_up_is_not(scene):
+    hazy = np.float32(0.4) * scene + np.float32(0.6 * 0.9)  # a dense grey veil over the whole frame
+    assert veil_colour_spread(hazy) < 0.2
+    assert haze_evidence(hazy) > 0.5
+    close_up = warm_close_up()
+    assert veil_colour_spread(close_up) > 0.3
+    assert haze_evidence(close_up) == 0.0
+    tool = get_tool("dark_channel")
+    np.testing.assert_array_equal(tool.apply(close_up), close_up)  # its own test finds no haze
+    assert tool.evidence(hazy, tool.apply(hazy)) > STRONG_EVIDENCE
+
+
+def short_exposure_of(scene: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The scene at about an eighth of its exposure with per-channel shot noise (few photons)."""
+    rng = np.random.default_rng(seed)
+    dark = scene * np.float32(0.11)
+    return np.clip(dark + rng.normal(0, 1, dark.shape).astype(np.float32) * np.sqrt(dark / 600.0 + 1e-6), 0, 1).astype(np.float32)
+
+
+def test_a_short_exposure_is_told_from_a_dark_photograph(scene):
+    short = short_exposure_of(scene)
+    assert colour_noise(short) >= 0.02 and short_exposure(short)
+    # the same darkness with the colour smoothed (a camera JPEG of a dim scene): left alone
+    smooth = scene * np.float32(0.11)
+    assert not short_exposure(smooth)
+    # a dark photograph with its lights: not a short exposure either
+    lit = short.copy()
+    lit[:40, :40] = 1.0
+    assert not short_exposure(lit)
+
+
+@pytest.mark.parametrize("strategy", ["global", "spatial"])
+def test_a_short_exposure_is_brought_back_by_an_exposure_gain(scene, strategy):
+    short = short_exposure_of(scene)
+    result = Coordinator(RestoreConfig(strategy=strategy, memory=False)).run(short)
+    assert psnr(scene, result.image) > psnr(scene, short) + 8.0
+    accepted = [s for s in result.trajectory.steps if s.kind == "decision" and s.decision == "accept"]
+    gain = [s for s in accepted if s.tool == "adaptive_gamma"]
+    assert gain and "own test" in gain[0].reason
+
+
+def test_what_a_derainer_removed_must_look_like_rain(scene):
+    rainy = degrade(scene, "rain", 0.4)
+    measures = streak_evidence(rainy, scene)  # the perfect derainer removes exactly the streaks
+    assert measures["bright"] > 0.95 and measures["coherence"] > 0.7 and measures["grey"] < 0.35
+    assert rain_evidence(rainy, scene) == 1.0
+    # smoothing a clean photograph removes texture in every direction: not rain
+    import cv2
+
+    smoothed = cv2.GaussianBlur(scene, (0, 0), 1.5)
+    assert rain_evidence(scene, smoothed) == 0.0
+    # a trace of change is not evidence either
+    assert rain_evidence(scene, np.clip(scene - 0.0005, 0, 1)) == 0.0
+
+
+def test_the_quality_agent_decides_on_a_tools_own_evidence(scene):
+    agent = QualityAgent()
+    darker = np.clip(scene * 0.5, 0, 1).astype(np.float32)
+    kept = agent.judge(scene, darker, None, ["low_light"], evidence=1.0)
+    dropped = agent.judge(scene, darker, None, ["low_light"], evidence=0.0)
+    assert kept.decision == "accept" and "own test" in kept.reason
+    assert dropped.decision == "rollback" and "own test" in dropped.reason
+    # without evidence the usual score decides (and records itself in both cases)
+    assert agent.judge(scene, darker, None, ["low_light"]).reason.startswith(("score", "artifacts"))
+
+
+def test_a_warm_close_up_is_left_alone(scene):
+    close_up = warm_close_up()
+    for strategy in ("global", "spatial"):
+        result = Coordinator(RestoreConfig(strategy=strategy, memory=False)).run(close_up)
+        assert psnr(close_up, result.image) >= 40.0
