@@ -42,13 +42,17 @@ def load_clean_images(folders: list[str], max_side: int = 384, min_side: int = 9
 def load_real_pairs(folders: list[str], holdout: int = 0) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[tuple[np.ndarray, np.ndarray]], list[str]]:
     """Paired sets made by others (``SET/input/<stem>.*`` degraded, ``SET/target/<stem>.*``
     reference) as ``uint8 H x W x 3`` pairs at their own size (the degradation's scale is the
-    photograph's). Every ``holdout``-th pair of each set (by sorted stem, starting with the first)
-    is kept apart for validation (0: none). Returns ``(training, validation, validation names)``."""
+    photograph's). Every ``holdout``-th photograph of each set (0: none) is kept apart for
+    validation: crops of one photograph (stems that differ only by a trailing ``_<number>``, as
+    PolyU's ``<scene>_<crop>``) go to the same side. Returns ``(training, validation, validation names)``."""
     training, validation, names = [], [], []
     for folder in folders:
         inputs = {p.stem: p for p in iter_image_files([Path(folder) / "input"])}
         targets = {p.stem: p for p in iter_image_files([Path(folder) / "target"])}
-        for index, stem in enumerate(sorted(set(inputs) & set(targets))):
+        stems = sorted(set(inputs) & set(targets))
+        photographs = sorted({photograph_of(stem) for stem in stems})
+        for stem in stems:
+            index = photographs.index(photograph_of(stem))
             degraded, clean = load_image(inputs[stem]).image, load_image(targets[stem]).image
             if degraded.shape != clean.shape or min(degraded.shape[:2]) < 96:
                 continue
@@ -59,6 +63,12 @@ def load_real_pairs(folders: list[str], holdout: int = 0) -> tuple[list[tuple[np
             else:
                 training.append(pair)
     return training, validation, names
+
+
+def photograph_of(stem: str) -> str:
+    """The photograph a crop's file stem comes from: the stem without a trailing ``_<number>``."""
+    head, _, tail = stem.rpartition("_")
+    return head if head and tail.isdigit() else stem
 
 
 class DegradationPairs(torch.utils.data.IterableDataset):

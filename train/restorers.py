@@ -65,6 +65,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-side", type=int, default=384, help="longer side of the training images")
     parser.add_argument("--saturation", type=float, default=1.0,
                         help="colour boost of training patches, uniform in [1, S] (1 = none)")
+    parser.add_argument("--severity", type=float, nargs=2, default=(0.1, 1.0), metavar=("LO", "HI"),
+                        help="severities of the synthetic training pairs, uniform in [LO, HI]")
     parser.add_argument("--pairs", nargs="*", default=[],
                         help="paired sets made by others (SET/input, SET/target matched by stem) to mix into training")
     parser.add_argument("--pairs-share", type=float, default=0.5, help="share of training patches cut from --pairs")
@@ -159,7 +161,8 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
     train_images = [images[i] for i in order[n_val:]]
     real_train, real_val, real_val_names = load_real_pairs(args.pairs, args.pairs_holdout) if args.pairs else ([], [], [])
     dataset = DegradationPairs(train_images, degradation, patch=args.patch, seed=args.seed,
-                               saturation=args.saturation, real_pairs=real_train, real_share=args.pairs_share)
+                               saturation=args.saturation, real_pairs=real_train, real_share=args.pairs_share,
+                               severity_range=tuple(args.severity))
     loader = pair_loader(dataset, args.batch, args.workers)
     model = build_network(name, width, Path(args.first_stage_dir))
     checkpoint = out / f"{tool}.pt"
@@ -216,7 +219,7 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
         "tool": tool, "network": name, "degradation": degradation, "first_stage": REFINERS[name][1] if name in REFINERS else None,
         "width": width, "parameters": count_parameters(model), "steps": step,
         "resumed_from_steps": resumed_from, "steps_total": steps_total,
-        "batch": args.batch, "patch": args.patch, "lr": args.lr, "saturation": args.saturation, "seed": args.seed, "seconds": round(seconds, 1),
+        "severity": list(args.severity), "batch": args.batch, "patch": args.patch, "lr": args.lr, "saturation": args.saturation, "seed": args.seed, "seconds": round(seconds, 1),
         "device": torch.cuda.get_device_name(0) if device.type == "cuda" else platform.processor() or "cpu",
         "train_images": len(train_images), "validation": validation, "data": [str(d) for d in args.data],
         "pairs": [str(d) for d in args.pairs], "pairs_share": args.pairs_share if args.pairs else 0.0,
@@ -292,6 +295,7 @@ def model_card(record: dict) -> str:
     base = (f"python -m train.restorers --degradation {record.get('network', record['degradation'])} --data {' '.join(record['data'])} "
             f"--batch {record['batch']} --patch {record['patch']} --width {record['width']} --out OUT"
             + (f" --saturation {record['saturation']}" if record.get("saturation", 1.0) != 1.0 else "")
+            + (f" --severity {record['severity'][0]} {record['severity'][1]}" if tuple(record.get("severity", (0.1, 1.0))) != (0.1, 1.0) else "")
             + (f" --pairs {' '.join(record['pairs'])} --pairs-share {record['pairs_share']} --pairs-holdout {record['pairs_holdout']}"
                if record.get("pairs") else ""))
     if record.get("resumed_from_steps"):
@@ -319,7 +323,7 @@ def model_card(record: dict) -> str:
 Restores `{record['degradation']}`. {network}
 
 - Data: clean natural images from {', '.join(record['data'])} ({record['train_images']} images for training,
-  longer side at most 384 px){', colour boosted by a factor U(1, ' + str(record['saturation']) + ')' if record.get('saturation', 1.0) != 1.0 else ''}, degraded on the fly by `mosaicir.degrade` at severities U(0.1, 1), 10% left clean.{real}
+  longer side at most 384 px){', colour boosted by a factor U(1, ' + str(record['saturation']) + ')' if record.get('saturation', 1.0) != 1.0 else ''}, degraded on the fly by `mosaicir.degrade` at severities U({record.get('severity', (0.1, 1.0))[0]}, {record.get('severity', (0.1, 1.0))[1]}), 10% left clean.{real}
 - Training{' of the second stage' if record.get('first_stage') else ''}: {record['steps']} steps{' (fine-tuning after ' + str(record['resumed_from_steps']) + ' earlier steps)' if record.get('resumed_from_steps') else ''} of batch {record['batch']}, {record['patch']}x{record['patch']} patches, AdamW lr {record['lr']}
   with warm-up and cosine decay, L1 loss, seed {record['seed']}; {record['seconds']} s on {record['device']}
   (torch {record['torch']}).

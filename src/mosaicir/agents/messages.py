@@ -23,7 +23,7 @@ TOOL_PREFERENCE: dict[str, tuple[str, ...]] = {
     "defocus_blur": ("wiener_defocus", "deblur_defocus_unet"),
     "motion_blur": ("deconv_motion", "deblur_motion_unet", "wiener_motion"),
     "low_light": ("adaptive_gamma",),
-    "rain": ("derain_unet", "rain_morphology"),
+    "rain": ("derain_unet",),
     "haze": ("dark_channel",),
 }
 

@@ -6,8 +6,10 @@ Severity ``s`` in [0, 1] maps monotonically to physical parameters; the MiO prot
 =================  =============================================  ============================
 name               severity -> parameter                          MiO range reached at
 =================  =============================================  ============================
-noise              Gaussian sigma = 60 s (of 255), or Poisson     sigma 20-50: s 0.33-0.83
-                   with the same mid-grey standard deviation
+noise              Gaussian sigma = 60 s (of 255), or Poisson,    sigma 20-50: s 0.33-0.83
+                   or a camera's chain (raw Poisson-Gaussian,
+                   demosaicing, tone curve, JPEG 75-100), with
+                   the same mid-grey standard deviation
 motion_blur        length = 25 s px, random angle, Gaussian       10-15 px: s 0.4-0.6;
                    profile sigma 0.3-0.55 of the length            extended to 25 px at s 1
 defocus_blur       disk radius = 6 s px                           r 3, 4, 6: s 0.5, 0.67, 1
@@ -50,33 +52,89 @@ def luminance(image: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------------- noise
 class NoiseParams(DegradationParams):
-    kind: Literal["gaussian", "poisson"] = "gaussian"
+    kind: Literal["gaussian", "poisson", "camera"] = "gaussian"
     sigma: float = Field(ge=0.0, le=100.0, description="Gaussian standard deviation, of 255")
     peak: float = Field(gt=0.0, description="Poisson: expected photon count at white")
+    shot: float = Field(0.0, ge=0.0, description="camera: shot-noise gain, variance per unit of linear raw signal")
+    read: float = Field(0.0, ge=0.0, description="camera: read-noise variance on the linear raw signal")
+    quality: int = Field(100, ge=1, le=100, description="camera: JPEG quality of the camera's file (100: none)")
     seed: int = 0
 
 
+def srgb_to_linear(image: np.ndarray) -> np.ndarray:
+    """sRGB-encoded values in [0, 1] to linear light (IEC 61966-2-1)."""
+    return np.where(image <= 0.04045, image / 12.92, ((image + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def linear_to_srgb(image: np.ndarray) -> np.ndarray:
+    """Linear light in [0, 1] to sRGB-encoded values (IEC 61966-2-1)."""
+    image = np.clip(image, 0.0, 1.0)
+    return np.where(image <= 0.0031308, image * 12.92, 1.055 * image ** (1 / 2.4) - 0.055).astype(np.float32)
+
+
+def camera_noise(image: np.ndarray, shot: float, read: float, quality: int, rng: np.random.Generator) -> np.ndarray:
+    """Noise as a camera makes it (after Brooks et al. 2019, "Unprocessing images"): the sRGB image
+    taken back to linear raw values on an RGGB Bayer mosaic, Poisson-Gaussian noise of variance
+    ``shot * x + read`` on each photosite, bilinear demosaicing (OpenCV), the sRGB tone curve
+    again and the camera's JPEG (4:2:0) at ``quality`` (100: none). The result is noise correlated
+    over neighbouring pixels and in colour, stronger in the shadows after the tone curve, and
+    partly smoothed by the compression, as in real photographs (PolyU)."""
+    linear = srgb_to_linear(image)
+    height, width = linear.shape[:2]
+    mosaic = np.empty((height, width), np.float32)
+    mosaic[0::2, 0::2] = linear[0::2, 0::2, 0]
+    mosaic[0::2, 1::2] = linear[0::2, 1::2, 1]
+    mosaic[1::2, 0::2] = linear[1::2, 0::2, 1]
+    mosaic[1::2, 1::2] = linear[1::2, 1::2, 2]
+    noisy = mosaic + rng.standard_normal(mosaic.shape, dtype=np.float32) * np.sqrt(shot * mosaic + read).astype(np.float32)
+    raw = np.round(np.clip(noisy, 0.0, 1.0) * 65535.0).astype(np.uint16)
+    # OpenCV names Bayer patterns by the second row's first two pixels: RGGB is "BG"
+    rgb = cv2.cvtColor(raw, cv2.COLOR_BayerBG2RGB).astype(np.float32) / 65535.0
+    out = linear_to_srgb(rgb)
+    if quality >= 100:
+        return out
+    pixels = np.round(out * 255.0).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=int(quality), subsampling="4:2:0")
+    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")).astype(np.float32) / np.float32(255.0)
+
+
 class Noise(Degradation):
-    """Sensor noise: additive white Gaussian (per channel), or Poisson (shot) noise."""
+    """Sensor noise: additive white Gaussian (per channel), Poisson (shot) noise, or the noise of a
+    camera's processing chain (:func:`camera_noise`: signal-dependent raw noise, demosaicing,
+    tone curve and JPEG), each with the same standard deviation at mid-grey for a severity."""
 
     name = "noise"
     stage = "imaging"
     Params = NoiseParams
     mio_severity: ClassVar[tuple[float, float]] = (1 / 3, 5 / 6)
     poisson_probability = 0.25
+    camera_probability = 0.25
+    #: Slope of the sRGB curve at mid-grey (linear 0.214): a linear standard deviation s becomes
+    #: about 1.08 s after the tone curve.
+    SRGB_SLOPE_MID = 1.08
 
     def sample(self, rng: np.random.Generator, severity: float) -> NoiseParams:
         u_kind, seed = rng.random(), seed_from(rng)
+        u_shot, u_quality = rng.random(2)
         sigma = 60.0 * severity
         # Poisson noise with the same standard deviation at mid-grey: sqrt(0.5 / peak) = sigma/255.
         peak = 0.5 / max(sigma / 255.0, 1e-3) ** 2
-        kind = "poisson" if u_kind < self.poisson_probability else "gaussian"
-        return NoiseParams(severity=severity, kind=kind, sigma=sigma, peak=peak, seed=seed)
+        # camera: the same standard deviation at mid-grey after the tone curve, a share u of the
+        # variance from shot noise, the rest from read noise
+        variance = (sigma / 255.0 / self.SRGB_SLOPE_MID) ** 2
+        share = 0.5 + 0.45 * float(u_shot)
+        kind = ("poisson" if u_kind < self.poisson_probability
+                else "camera" if u_kind < self.poisson_probability + self.camera_probability else "gaussian")
+        return NoiseParams(severity=severity, kind=kind, sigma=sigma, peak=peak, shot=share * variance / 0.214,
+                           read=(1.0 - share) * variance, quality=int(round(75 + 25 * float(u_quality))), seed=seed)
 
     def _apply(self, image, params, depth):
         rng = np.random.default_rng(params.seed)
         if params.kind == "poisson":
             return (rng.poisson(image.astype(np.float64) * params.peak) / params.peak).astype(np.float32)
+        if params.kind == "camera":
+            return camera_noise(image, params.shot, params.read, params.quality, rng)
         noise = rng.standard_normal(image.shape, dtype=np.float32) * np.float32(params.sigma / 255.0)
         return image + noise
 

@@ -75,7 +75,8 @@ class Tool(ABC):
 
     def evidence(self, before: np.ndarray, after: np.ndarray) -> float | None:
         """Physical evidence in [0, 1] that the step ``before`` -> ``after`` (both ``H x W x 3`` in
-        [0, 1]) removed this tool's degradation, or None when the tool has no test of its own."""
+        [0, 1]) removed this tool's degradation, or None when the tool has no opinion on this step
+        (no test of its own, or a test that only vetoes: a denoiser that took texture answers 0)."""
         return None
 
     def params_for(self, severity: float) -> ToolParams:

@@ -8,6 +8,45 @@ from pydantic import Field
 from mosaicir.tools.base import Tool, ToolParams
 from mosaicir.tools.learned import OnnxRestorer
 
+#: Noise does not follow the picture: a denoising step that takes more than this many times as
+#: much (RMS) from the most textured quarter of the frame as from its flattest quarter is taking
+#: texture (fur, foliage) for noise. 1.7-2.4 on clean photographs that perception reads as noisy
+#: (baboon, pepper: 27-33 dB against the input), 0.7-1.3 where the step gained on synthetic noise
+#: (``scripts/noise_evidence.py``, docs/REAL.md).
+TEXTURE_RATIO = 1.45
+
+
+#: Where a step counts as acting: local RMS of what it removed (15 x 15 px) at least this share of
+#: its 95th percentile (noise may cover part of the frame only; the comparison is made there).
+ACTIVE_SHARE = 0.3
+
+
+def texture_share(before: np.ndarray, after: np.ndarray) -> float:
+    """How much more a step took from texture than from flat parts, where it acted: the RMS of what
+    it removed (luma of ``before - after``, both ``H x W x 3`` in [0, 1]) over the most textured
+    quarter of those pixels (local gradient energy of ``after``, 9 x 9 px) divided by its RMS over
+    their flattest quarter. >= 0; about 1 for noise, above it when texture was taken."""
+    import cv2
+
+    from mosaicir.degrade.models import luminance
+
+    removed, grey = luminance(before - after), luminance(after)
+    local = np.sqrt(np.maximum(cv2.blur(removed ** 2, (15, 15)), 0.0))
+    active = local >= ACTIVE_SHARE * float(np.percentile(local, 95))
+    if active.sum() < 64:
+        return 0.0
+    energy = cv2.blur(cv2.Sobel(grey, cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(grey, cv2.CV_32F, 0, 1) ** 2, (9, 9))[active]
+    removed = removed[active]
+    flat, textured = energy <= np.percentile(energy, 25), energy >= np.percentile(energy, 75)
+    rms = lambda part: float(np.sqrt((removed[part] ** 2).mean())) if part.any() else 0.0
+    return rms(textured) / max(rms(flat), 1e-9)
+
+
+def noise_evidence(before: np.ndarray, after: np.ndarray) -> float | None:
+    """0 (a veto) when what a denoiser removed follows the texture (:func:`texture_share` above
+    ``TEXTURE_RATIO``); no opinion otherwise (the quality agent's score decides)."""
+    return 0.0 if texture_share(before, after) > TEXTURE_RATIO else None
+
 
 def estimate_noise_sigma(image: np.ndarray) -> float:
     """Noise standard deviation (of 1) from the finest wavelet sub-band, robust median estimator
@@ -30,6 +69,10 @@ class NLMeans(Tool):
     Params = NLMeansParams
     seconds_per_megapixel = 1.31
 
+    def evidence(self, before, after):
+        """A veto when it took texture for noise (:func:`noise_evidence`)."""
+        return noise_evidence(before, after)
+
     def params_for(self, severity: float) -> NLMeansParams:
         return NLMeansParams(sigma=60.0 * severity)
 
@@ -50,6 +93,10 @@ class DenoiseNet(OnnxRestorer):
     targets = ("noise",)
     model_file = "denoise_unet.onnx"
     seconds_per_megapixel = 0.34
+
+    def evidence(self, before, after):
+        """A veto when it took texture for noise (:func:`noise_evidence`)."""
+        return noise_evidence(before, after)
 
 
 class DenoiseNetEnsemble(DenoiseNet):

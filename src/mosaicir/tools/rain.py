@@ -88,6 +88,8 @@ class RainMorphology(Tool):
     targets = ("rain",)
     Params = RainMorphologyParams
     seconds_per_megapixel = 0.12
+    #: thin, bright and long is also hair, grass and railings: only where rain is known
+    default = False
 
     def evidence(self, before, after):
         """Whether what it removed looks like rain streaks (:func:`rain_evidence`)."""
