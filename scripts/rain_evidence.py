@@ -1,0 +1,74 @@
+"""What the derainer removes, on rainy photographs with references and on clean ones: the measures
+of ``mosaicir.tools.rain.streak_evidence`` (bright share, coherence, grey, amount), the step's true
+gain (rainy) or its PSNR against the input (clean), and whether ``rain_evidence`` keeps it. Sets the
+``RAIN_*`` thresholds.
+
+    .venv/bin/python scripts/rain_evidence.py --rainy ../shared/data/paired/Rain100L \
+        --clean ../shared/data/natural ../shared/data/paired/PolyU/input ../shared/data/paired/Rain100L/target
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from mosaicir.core.image import psnr
+from mosaicir.io import iter_image_files, load_image
+from mosaicir.tools import get_tool
+from mosaicir.tools.rain import rain_evidence, streak_evidence
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def images(folder: str) -> list[Path]:
+    return list(iter_image_files(sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rainy", nargs="*", default=[], help="paired sets (SET/input, SET/target)")
+    parser.add_argument("--clean", nargs="*", default=[], help="folders of photographs without rain")
+    parser.add_argument("--tool", default="derain_unet")
+    args = parser.parse_args()
+    tool = get_tool(args.tool)
+    keys = ("bright", "coherence", "grey", "amount", "spread", "long_match")
+    kept_gain, all_gain, kept, total = 0.0, 0.0, 0, 0
+    for folder in args.rainy:
+        targets = {p.stem: p for p in images(str(Path(folder) / "target"))}
+        for path in images(str(Path(folder) / "input")):
+            if path.stem not in targets:
+                continue
+            rainy, clean = load_image(path).image, load_image(targets[path.stem]).image
+            out = tool.apply(rainy)
+            gain = psnr(clean, out) - psnr(clean, rainy)
+            keep = rain_evidence(rainy, out) >= 0.5
+            measures = streak_evidence(rainy, out)
+            total += 1
+            kept += keep
+            all_gain += gain
+            kept_gain += gain if keep else 0.0
+            print(f"rainy {path.stem}: " + " ".join(f"{k} {measures[k]:.3f}" for k in keys) + f" gain {gain:+.2f} {'kept' if keep else '-'}")
+    if total:
+        print(f"rainy: kept {kept} of {total}; mean gain kept {kept_gain / total:+.2f} dB (all steps {all_gain / total:+.2f})")
+    below, changed, count = [], 0, 0
+    for folder in args.clean:
+        for path in images(folder):
+            image = load_image(path).image
+            out = tool.apply(image)
+            keep = rain_evidence(image, out) >= 0.5
+            count += 1
+            if keep:
+                changed += 1
+                value = psnr(image, out)
+                measures = streak_evidence(image, out)
+                print(f"clean {path.name}: " + " ".join(f"{k} {measures[k]:.3f}" for k in keys) + f" kept, {value:.1f} dB")
+                if value < 40:
+                    below.append(path.name)
+    if count:
+        print(f"clean: {changed} of {count} kept, {len(below)} below 40 dB: {', '.join(below[:10])}")
+
+
+if __name__ == "__main__":
+    main()
