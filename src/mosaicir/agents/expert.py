@@ -12,7 +12,7 @@ import numpy as np
 from mosaicir.agents.memory import Memory
 from mosaicir.agents.messages import Candidate, QualityVerdict, RegionTask, restoration_sorted
 from mosaicir.agents.planners import Planner, PlanState
-from mosaicir.agents.quality import QualityAgent
+from mosaicir.agents.quality import STRONG_EVIDENCE, QualityAgent
 from mosaicir.degrade import get_degradation
 from mosaicir.trajectory import DecisionStep, PlanStep, QualityStep, ToolCallStep, image_hash
 from mosaicir.tools import get_tool
@@ -96,6 +96,16 @@ class RegionExpert:
                                                          reason=verdict.reason))
                         break
                     continue
+                if verdict.evidence is not None and verdict.evidence < STRONG_EVIDENCE:
+                    # the tool's own test says what it removed is not its degradation (texture taken
+                    # for noise, architecture for rain): no other tool is tried for it either
+                    absent[candidate.degradation] = candidate.tool
+                    state.reject(candidate)
+                    result.steps.append(DecisionStep(region=region, call=call, tool=candidate.tool, decision="rollback",
+                                                     reason=verdict.reason))
+                    if self.planner.mode == "first":
+                        break
+                    continue
                 tried.append((candidate, out, verdict, call))
                 if self.planner.mode == "first":
                     if verdict.decision == "accept":
@@ -128,7 +138,7 @@ class RegionExpert:
             candidate, current, verdict, call = accepted
             score = verdict.score_after
             result.chain.append(candidate)
-            if verdict.reason.startswith("the tool's own test"):
+            if verdict.evidence is not None:
                 result.evidenced.append(candidate.tool)
             state.remaining.remove(candidate.degradation)
             result.steps.append(DecisionStep(region=region, call=call, tool=candidate.tool, decision="accept",

@@ -67,6 +67,8 @@ class QualityVerdict(BaseModel):
     artifacts: dict[str, float]
     decision: Literal["accept", "rollback"]
     reason: str = ""
+    #: the tool's own evidence of what the step removed (``Tool.evidence``), when it gave one
+    evidence: float | None = None
 
     @property
     def gain(self) -> float:

@@ -65,4 +65,5 @@ class QualityAgent:
         else:
             decision, reason = "rollback", f"score {score_before:.3f} -> {score_after:.3f}: gain below {self.min_gain}"
         return QualityVerdict(score_before=score_before, score_after=score_after, remaining=remaining,
-                              naturalness=naturalness, artifacts=measures, decision=decision, reason=reason)
+                              naturalness=naturalness, artifacts=measures, decision=decision, reason=reason,
+                              evidence=evidence)
