@@ -10,7 +10,6 @@ of the darkest pixels (a grey veil).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -19,18 +18,14 @@ from mosaicir.io import iter_image_files, load_image
 from mosaicir.tools.haze import HAZE_FLOOR_PERCENTILE, HAZE_FLOOR_WINDOW, dark_channel, haze_evidence, veil_colour_spread
 
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="+")
     parser.add_argument("--all", action="store_true", help="list every photograph, not only those with evidence")
     args = parser.parse_args()
     for folder in args.folders:
-        paths = sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
         floors = []
-        for path in iter_image_files(paths):
+        for path in iter_image_files([folder], recursive=True):
             image = load_image(path).image
             dark = dark_channel(image)
             floor = float(np.percentile(cv2.erode(dark, np.ones((HAZE_FLOOR_WINDOW,) * 2, np.uint8)), HAZE_FLOOR_PERCENTILE))

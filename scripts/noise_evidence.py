@@ -9,7 +9,6 @@ Sets ``TEXTURE_RATIO``.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
@@ -20,9 +19,6 @@ from mosaicir.perception import perceive
 from mosaicir.tools import get_tool
 from mosaicir.tools.noise import TEXTURE_RATIO, texture_share
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder")
@@ -30,7 +26,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=12, help="synthetic noise on every N-th photograph")
     args = parser.parse_args()
     tool, model = get_tool(args.tool), get_degradation("noise")
-    paths = list(iter_image_files(sorted(p for p in Path(args.folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)))
+    paths = list(iter_image_files([args.folder], recursive=True))
     print(f"threshold {TEXTURE_RATIO}")
     print("clean photographs perception reads as noisy (share, PSNR of the step against the input):")
     for path in paths:

@@ -12,18 +12,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 
 from mosaicir.core.image import psnr
 from mosaicir.io import iter_image_files, load_image
 from mosaicir.tools import get_tool
 from mosaicir.tools.rain import rain_evidence, streak_evidence
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-
-
 def images(folder: str) -> list[Path]:
-    return list(iter_image_files(sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)))
+    return list(iter_image_files([folder], recursive=True))
 
 
 def main() -> None:

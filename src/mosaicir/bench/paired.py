@@ -235,7 +235,7 @@ def clean_files(folder: str | os.PathLike[str]) -> dict[str, Path]:
     root = Path(folder)
     if not root.is_dir():
         raise InvalidInputError(f"{root} is not a folder")
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS)
+    files = list(iter_image_files([root], recursive=True))
     if not files:
         raise InvalidInputError(f"{root}: no images found (looked for {', '.join(sorted(SUPPORTED_EXTENSIONS))})")
     return {"_".join(p.relative_to(root).with_suffix("").parts): p for p in files}

@@ -390,8 +390,9 @@ def _encode_tiff16(pixels: np.ndarray, icc: bytes | None) -> bytes:
     return buffer.getvalue()
 
 
-def iter_image_files(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
-    """Expand files and folders (not recursive) into image paths, folders sorted by name.
+def iter_image_files(inputs: Iterable[str | os.PathLike[str]], recursive: bool = False) -> Iterator[Path]:
+    """Expand files and folders into image paths, folders sorted by name (with ``recursive``, every
+    image below a folder, sorted by path).
 
     Paths given explicitly are yielded even if their extension is unknown, so that the caller
     reports them as unreadable instead of skipping them silently.
@@ -399,7 +400,7 @@ def iter_image_files(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Path]
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            for child in sorted(path.iterdir()):
+            for child in sorted(path.rglob("*") if recursive else path.iterdir()):
                 if child.is_file() and child.suffix.lower() in SUPPORTED_EXTENSIONS:
                     yield child
         else:

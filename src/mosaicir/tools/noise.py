@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from pydantic import Field
 
+from mosaicir.degrade.models import luminance
 from mosaicir.tools.base import Tool, ToolParams
 from mosaicir.tools.learned import OnnxRestorer
 
@@ -26,10 +28,6 @@ def texture_share(before: np.ndarray, after: np.ndarray) -> float:
     it removed (luma of ``before - after``, both ``H x W x 3`` in [0, 1]) over the most textured
     quarter of those pixels (local gradient energy of ``after``, 9 x 9 px) divided by its RMS over
     their flattest quarter. >= 0; about 1 for noise, above it when texture was taken."""
-    import cv2
-
-    from mosaicir.degrade.models import luminance
-
     removed, grey = luminance(before - after), luminance(after)
     local = np.sqrt(np.maximum(cv2.blur(removed ** 2, (15, 15)), 0.0))
     active = local >= ACTIVE_SHARE * float(np.percentile(local, 95))
