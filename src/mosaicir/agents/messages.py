@@ -16,8 +16,8 @@ RESTORATION_ORDER: tuple[str, ...] = tuple(reversed(PHYSICAL_ORDER))
 #: images but brightens well-exposed content too, and perception's low-light flags are not
 #: reliable enough (docs/PERCEPTION.md) to let it loose on a region. Haze uses only the dark
 #: channel, which tests for a veil itself; the learned dehazer changes any photograph (docs/REAL.md).
-#: Low resolution uses only the learned super-resolution: the guided sharpening lowered all 40 real
-#: development photographs it was tried on (-3.4 dB on average, docs/REAL.md).
+#: Low resolution uses only the learned super-resolution: the guided sharpening lowered all 55 real
+#: development photographs it was tried on (-3.3 dB on average, ``scripts/real_steps.py``, docs/REAL.md).
 TOOL_PREFERENCE: dict[str, tuple[str, ...]] = {
     "jpeg": ("dejpeg_unet", "deblock"),
     "noise": ("denoise_unet", "nl_means"),

@@ -25,7 +25,7 @@ class GuidedSharpen(Tool):
     targets = ("low_resolution",)
     Params = SharpenParams
     seconds_per_megapixel = 0.08
-    #: sharpens noise and compression artefacts as well: it lowered all 40 real development
+    #: sharpens noise and compression artefacts as well: it lowered all 55 real development
     #: photographs it was tried on (docs/REAL.md); only for planners that know the image is soft
     default = False
 
