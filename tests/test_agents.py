@@ -135,6 +135,22 @@ def test_scripted_planner_and_rollback(scene, half_noisy):
     assert ("denoise_unet", "accept") in decisions
 
 
+@pytest.mark.parametrize("planner", ["prior", "greedy", "search"])
+def test_a_task_may_restrict_the_tools_of_a_degradation(half_noisy, planner):
+    task = RegionTask(region=None, box=(0, 0) + half_noisy.shape[:2], signature={"noise": 0.6},
+                      tools={"noise": ["nl_means"]})
+    result = RegionExpert(make_planner(planner), QualityAgent(), None, budget=6).run(task, half_noisy, None)
+    assert {s.tool for s in result.steps if s.kind == "tool_call"} == {"nl_means"}
+
+
+def test_a_proposal_of_tools_the_task_does_not_allow_is_skipped(scene):
+    planner = ScriptedPlanner([Candidate(degradation="noise", tool="denoise_unet", params={})])
+    task = RegionTask(region=None, box=(0, 0) + scene.shape[:2], signature={"noise": 0.5}, tools={"noise": ["nl_means"]})
+    result = RegionExpert(planner, QualityAgent(), None).run(task, scene, None)
+    assert not result.chain and not [s for s in result.steps if s.kind == "tool_call"]
+    assert [s.reason for s in result.steps if s.kind == "decision"] == ["no allowed tool for noise (nl_means)"]
+
+
 class ReadingsQuality(QualityAgent):
     """A quality agent whose perception readings are scripted: what it sees before any step, then
     after each step in turn (every step is accepted)."""

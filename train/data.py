@@ -8,6 +8,7 @@ is a multiple of 16 so that JPEG's 8x8 (16x16 for chroma) grid stays aligned wit
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import cv2
@@ -87,17 +88,23 @@ class DegradationPairs(torch.utils.data.IterableDataset):
         real_pairs: ``(degraded, clean)`` ``uint8`` photographs of a paired set made by others
             (:func:`load_real_pairs`); a share ``real_share`` of the patches is cut from them
             (same place in both, same flips) instead of being degraded by our model.
+        model_settings: attributes of the degradation model changed for this stream (e.g.
+            ``{"camera_probability": 1.0}`` for the camera's noise only).
     """
 
     def __init__(self, images: list[np.ndarray], degradation: str, patch: int = 128,
                  clean_fraction: float = 0.1, severity_range: tuple[float, float] = (0.1, 1.0), seed: int = 0,
                  saturation: float = 1.0, real_pairs: list[tuple[np.ndarray, np.ndarray]] | None = None,
-                 real_share: float = 0.0) -> None:
+                 real_share: float = 0.0, model_settings: dict[str, float] | None = None) -> None:
         super().__init__()
         self.real_pairs = real_pairs or []
         self.real_share = real_share if self.real_pairs else 0.0
         self.images = images
-        self.model = get_degradation(degradation)
+        self.model = copy.copy(get_degradation(degradation)) if model_settings else get_degradation(degradation)
+        for attribute, value in (model_settings or {}).items():
+            if not hasattr(self.model, attribute):
+                raise ValueError(f"degradation {degradation!r} has no setting {attribute!r}")
+            setattr(self.model, attribute, value)
         self.patch = patch
         self.clean_fraction = clean_fraction
         self.severity_range = severity_range

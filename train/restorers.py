@@ -41,6 +41,13 @@ NETWORKS: dict[str, tuple[str, int]] = {
     "jpeg": ("dejpeg_unet", 32),
     "low_resolution": ("sr_unet", 24),
     "jpeg_chroma": ("dejpeg_chroma_unet", 16),
+    "camera_noise": ("denoise_camera_unet", 16),
+}
+#: Networks trained on one degradation model with some of its settings changed: name -> (the
+#: degradation, attribute -> value on its model). ``camera_noise`` sees only the camera's noise
+#: (:func:`mosaicir.degrade.models.camera_noise`), at the low levels of real photographs.
+VARIANTS: dict[str, tuple[str, dict[str, float]]] = {
+    "camera_noise": ("noise", {"poisson_probability": 0.0, "camera_probability": 1.0}),
 }
 #: Second-stage networks: name -> (the degradation they train on, the shipped tool whose network
 #: runs first, frozen). ``jpeg_chroma`` restores colour on the output of ``dejpeg_unet``.
@@ -67,6 +74,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="colour boost of training patches, uniform in [1, S] (1 = none)")
     parser.add_argument("--severity", type=float, nargs=2, default=(0.1, 1.0), metavar=("LO", "HI"),
                         help="severities of the synthetic training pairs, uniform in [LO, HI]")
+    parser.add_argument("--clean-fraction", type=float, default=0.1,
+                        help="share of synthetic pairs left undegraded (teaches the network to leave clean content alone)")
     parser.add_argument("--pairs", nargs="*", default=[],
                         help="paired sets made by others (SET/input, SET/target matched by stem) to mix into training")
     parser.add_argument("--pairs-share", type=float, default=0.5, help="share of training patches cut from --pairs")
@@ -119,6 +128,15 @@ def run_parallel(args: argparse.Namespace, names: list[str], argv: list[str]) ->
         raise SystemExit(f"error: a training process failed (exit codes {codes})")
 
 
+def training_degradation(name: str) -> tuple[str, dict[str, float]]:
+    """The degradation a network trains on and the settings changed on its model."""
+    if name in REFINERS:
+        return REFINERS[name][0], {}
+    if name in VARIANTS:
+        return VARIANTS[name]
+    return name, {}
+
+
 def pick_device(spec: str) -> torch.device:
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -150,7 +168,7 @@ def network_from_onnx(path: Path) -> RestorationUNet:
 def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out: Path) -> dict:
     tool, width = NETWORKS[name]
     width = args.width or width
-    degradation = REFINERS[name][0] if name in REFINERS else name
+    degradation, settings = training_degradation(name)
     torch.manual_seed(args.seed)
     device = pick_device(args.device)
     torch.backends.cudnn.benchmark = device.type == "cuda"
@@ -161,8 +179,8 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
     train_images = [images[i] for i in order[n_val:]]
     real_train, real_val, real_val_names = load_real_pairs(args.pairs, args.pairs_holdout) if args.pairs else ([], [], [])
     dataset = DegradationPairs(train_images, degradation, patch=args.patch, seed=args.seed,
-                               saturation=args.saturation, real_pairs=real_train, real_share=args.pairs_share,
-                               severity_range=tuple(args.severity))
+                               saturation=args.saturation, clean_fraction=args.clean_fraction, real_pairs=real_train, real_share=args.pairs_share,
+                               severity_range=tuple(args.severity), model_settings=settings)
     loader = pair_loader(dataset, args.batch, args.workers)
     model = build_network(name, width, Path(args.first_stage_dir))
     checkpoint = out / f"{tool}.pt"
@@ -208,7 +226,7 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
             break
     seconds = time.perf_counter() - start
     model.eval().cpu()
-    validation = validate(model, val_images, degradation, args.seed)
+    validation = validate(model, val_images, degradation, args.seed, settings)
     if real_val:
         validation["real"] = validate_real(model, real_val)
     onnx_path = out / f"{tool}.onnx"
@@ -216,10 +234,10 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
     steps_total = step + (resumed_from or 0)
     torch.save({"model": model.state_dict(), "steps_total": steps_total, "width": width}, checkpoint)
     record = {
-        "tool": tool, "network": name, "degradation": degradation, "first_stage": REFINERS[name][1] if name in REFINERS else None,
+        "tool": tool, "network": name, "degradation": degradation, "model_settings": settings, "first_stage": REFINERS[name][1] if name in REFINERS else None,
         "width": width, "parameters": count_parameters(model), "steps": step,
         "resumed_from_steps": resumed_from, "steps_total": steps_total,
-        "severity": list(args.severity), "batch": args.batch, "patch": args.patch, "lr": args.lr, "saturation": args.saturation, "seed": args.seed, "seconds": round(seconds, 1),
+        "severity": list(args.severity), "batch": args.batch, "patch": args.patch, "clean_fraction": args.clean_fraction, "lr": args.lr, "saturation": args.saturation, "seed": args.seed, "seconds": round(seconds, 1),
         "device": torch.cuda.get_device_name(0) if device.type == "cuda" else platform.processor() or "cpu",
         "train_images": len(train_images), "validation": validation, "data": [str(d) for d in args.data],
         "pairs": [str(d) for d in args.pairs], "pairs_share": args.pairs_share if args.pairs else 0.0,
@@ -233,9 +251,10 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
 
 
 @torch.no_grad()
-def validate(model: torch.nn.Module, images: list[np.ndarray], name: str, seed: int) -> dict:
+def validate(model: torch.nn.Module, images: list[np.ndarray], name: str, seed: int,
+             settings: dict[str, float] | None = None) -> dict:
     """Mean PSNR before/after on held-out training-set patches at severities 0.25, 0.5, 0.75."""
-    dataset = DegradationPairs(images, name, patch=128, clean_fraction=0.0, seed=seed + 1)
+    dataset = DegradationPairs(images, name, patch=128, clean_fraction=0.0, seed=seed + 1, model_settings=settings)
     rows = {}
     for severity in (0.25, 0.5, 0.75):
         dataset.severity_range = (severity, severity)

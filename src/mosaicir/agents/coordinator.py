@@ -37,6 +37,7 @@ from mosaicir.fusion import RegionResult, fuse
 from mosaicir.perception import DegradationMaps, PerceptionSummary, perceive
 from mosaicir.quality import artifact_penalty, artifacts, quality_score
 from mosaicir.regions import Region, decompose
+from mosaicir.tools import TOOL_REGISTRY
 from mosaicir.trajectory import (
     FinalCheckStep, FusionStep, PerceptionStep, RegionInfo, RegionsStep, Trajectory, TrajectoryHeader, image_hash,
 )
@@ -76,6 +77,14 @@ GLOBAL_CANDIDATES: tuple[str, ...] = ("jpeg", "noise")
 #: on 45 of 191 clean ones, while what the derainer removed tells streaks from texture
 #: (docs/REAL.md). The value is the severity used when perception does not flag it.
 TRY_EVERYWHERE_SEVERITY = 0.5
+#: The only tools a pass tried on every photograph may use, per degradation: each tests what its
+#: step removed (``Tool.evidence``). Camera noise too faint for perception (PolyU's, 2-6/255 after
+#: the camera's demosaicing and JPEG) gets the network trained on the camera's noise, not the
+#: Gaussian-trained one (docs/REAL.md).
+TRY_EVERYWHERE_TOOLS: dict[str, tuple[str, ...]] = {
+    "rain": ("derain_unet",),
+    "noise": ("denoise_camera_unet",),
+}
 
 
 class RestoreConfig(BaseModel):
@@ -105,7 +114,7 @@ class RestoreConfig(BaseModel):
     llm_model: str | None = None
     ignore: list[str] = Field(default_factory=lambda: list(UNRELIABLE), description="degradations perceived but not acted on")
     try_everywhere: list[str] = Field(
-        default_factory=lambda: ["rain"],
+        default_factory=lambda: ["rain", "noise"],
         description="degradations tried on the whole frame of every photograph, whatever perception says, "
                     "by tools that keep a step only on their own evidence of it")
 
@@ -192,6 +201,14 @@ class Coordinator:
                     global_signature[name] = report.mean_severity
         if global_signature:
             current, maps = self._whole_frame(trajectory, current, global_signature, maps, perceive_after=True)
+        # imaging degradations tried everywhere that perception did not find: one whole-frame pass
+        # before the regions, with the tools that test for them (camera noise)
+        tried = {n: TRY_EVERYWHERE_SEVERITY for n in config.try_everywhere
+                 if n in GLOBAL_CANDIDATES and n not in global_signature and not summary.degradations[n].present
+                 and testing_tools(n)}
+        if tried:
+            current, maps = self._whole_frame(trajectory, current, tried, maps, perceive_after=True,
+                                              tools={n: testing_tools(n) for n in tried})
         if regions is None:
             skipped = tuple(n for n in DEGRADATIONS if n not in acted_on)
             regions = decompose(maps, exclude=tuple(global_signature) + tuple(scene_signature) + skipped,
@@ -207,14 +224,18 @@ class Coordinator:
             current = self._restore_regions(trajectory, current, maps, regions, frame_wide=tuple(frame_wide))
         if scene_signature:
             # scene degradations come first in the physical order, so they are restored last
-            current, _ = self._whole_frame(trajectory, current, scene_signature, maps, perceive_after=False)
+            untested = {n: testing_tools(n) for n in scene_signature
+                        if n in config.try_everywhere and testing_tools(n) and not summary.degradations[n].present}
+            current, _ = self._whole_frame(trajectory, current, scene_signature, maps, perceive_after=False, tools=untested)
         return self._finish(trajectory, image, current, maps, start)
 
     def _whole_frame(self, trajectory: Trajectory, image: np.ndarray, signature: dict[str, float],
-                     maps: DegradationMaps, perceive_after: bool) -> tuple[np.ndarray, DegradationMaps]:
-        """One expert on the whole frame for ``signature``; returns the image and its perception
-        (run again when asked and the image changed)."""
-        task = RegionTask(region=None, box=(0, 0) + image.shape[:2], signature=signature, hints=_frame_hints(signature))
+                     maps: DegradationMaps, perceive_after: bool,
+                     tools: dict[str, list[str]] | None = None) -> tuple[np.ndarray, DegradationMaps]:
+        """One expert on the whole frame for ``signature`` (``tools``: the only tools allowed per
+        degradation); returns the image and its perception (run again when asked and the image changed)."""
+        task = RegionTask(region=None, box=(0, 0) + image.shape[:2], signature=signature, hints=_frame_hints(signature),
+                          tools=tools or {})
         outcome = self.expert().run(task, image, None, report=_report(maps))
         for step in outcome.steps:
             trajectory.add(step)
@@ -328,11 +349,17 @@ def frame_wide_degradations(summary: PerceptionSummary, config: RestoreConfig) -
         if name == "rain" and dark and not underexposed:
             continue
         wide[name] = reports[name].mean_severity
-    for name in config.try_everywhere:
-        if name in wide or (name == "rain" and dark and not underexposed):
+    for name in config.try_everywhere:  # scene degradations here; imaging ones get a pass before the regions
+        if name in wide or name not in FRAME_WIDE_CANDIDATES or (name == "rain" and dark and not underexposed):
             continue
         wide[name] = reports[name].mean_severity if reports[name].present else TRY_EVERYWHERE_SEVERITY
     return {n: wide[n] for n in DEGRADATIONS if n in wide}
+
+
+def testing_tools(degradation: str) -> list[str]:
+    """The registered tools a pass tried on every photograph may use for ``degradation``
+    (``TRY_EVERYWHERE_TOOLS``; empty when none is, and then the pass is not made)."""
+    return [t for t in TRY_EVERYWHERE_TOOLS.get(degradation, ()) if t in TOOL_REGISTRY]
 
 
 def _with_frame_wide(regions: list[Region], frame_wide: dict[str, float], shape: tuple[int, int]) -> list[Region]:

@@ -59,7 +59,7 @@ class RegionExpert:
         signature = {k: task.signature[k] for k in restoration_sorted(task.signature)}
         remembered = self.memory.lookup(signature) if self.memory is not None else []
         state = PlanState(signature=signature, remaining=list(signature), budget_left=self.budget, remembered=remembered,
-                          hints=dict(task.hints))
+                          hints=dict(task.hints), tools={k: list(v) for k, v in task.tools.items()})
         note = self.planner.start(signature, report)
         if remembered:
             note = (note + "; " if note else "") + "memory: " + ", ".join(c.tool for c in remembered)
@@ -75,6 +75,12 @@ class RegionExpert:
             if not candidates:
                 break
             head = candidates[0].degradation
+            candidates = [c for c in candidates if c.tool in state.tools.get(c.degradation, (c.tool,))]
+            if not candidates:  # the planner proposed only tools this task does not allow
+                result.steps.append(DecisionStep(region=region, tool="-", decision="skip",
+                                                 reason=f"no allowed tool for {head} ({', '.join(state.tools[head])})"))
+                self.planner.give_up(state, head)
+                continue
             tried: list[tuple[Candidate, np.ndarray, QualityVerdict, int]] = []
             accepted = None
             absent: dict[str, str] = {}  # degradation -> the tool whose own test found none of it

@@ -53,6 +53,10 @@ class RegionTask(BaseModel):
     box: tuple[int, int, int, int]
     signature: dict[str, float]
     hints: dict[str, float] = Field(default_factory=dict, description="whole-image estimates shared by all regions")
+    tools: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="the only tools to try per degradation, overriding the preference (a pass tried on every "
+                    "photograph uses tools that test for their degradation themselves)")
 
 
 class QualityVerdict(BaseModel):

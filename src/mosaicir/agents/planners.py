@@ -44,6 +44,7 @@ class PlanState:
     budget_left: int = 12
     remembered: list[Candidate] = field(default_factory=list)
     hints: dict[str, float] = field(default_factory=dict)  # whole-image estimates, e.g. airlight
+    tools: dict[str, list[str]] = field(default_factory=dict)  # the only tools allowed per degradation (RegionTask.tools)
 
     def was_rejected(self, candidate: Candidate) -> bool:
         return (candidate.degradation, candidate.tool, json.dumps(candidate.params, sort_keys=True)) in self.rejected
@@ -62,7 +63,8 @@ def preferred_tools(degradation: str) -> list[str]:
 def guesses(state: PlanState, degradation: str, factor: float = 1.0) -> list[Candidate]:
     """First guesses of every preferred tool for ``degradation`` at ``factor`` times its severity."""
     severity = min(1.0, state.signature[degradation] * factor)
-    return [first_guess(degradation, tool, severity, state.hints) for tool in preferred_tools(degradation)]
+    names = state.tools.get(degradation) or preferred_tools(degradation)
+    return [first_guess(degradation, tool, severity, state.hints) for tool in names]
 
 
 def first_guess(degradation: str, tool: str, severity: float, hints: dict[str, float] | None = None) -> Candidate:
@@ -91,7 +93,8 @@ class Planner:
         state.remaining.remove(degradation)
 
     def _remembered_first(self, state: PlanState, degradation: str, candidates: list[Candidate]) -> list[Candidate]:
-        remembered = [c for c in state.remembered if c.degradation == degradation]
+        allowed = state.tools.get(degradation)
+        remembered = [c for c in state.remembered if c.degradation == degradation and (not allowed or c.tool in allowed)]
         ordered = remembered + [c for c in candidates if c not in remembered]
         return [c for c in ordered if not state.was_rejected(c)]
 

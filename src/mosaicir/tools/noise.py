@@ -46,6 +46,33 @@ def noise_evidence(before: np.ndarray, after: np.ndarray) -> float | None:
     return 0.0 if texture_share(before, after) > TEXTURE_RATIO else None
 
 
+def camera_noise_statistics(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
+    """Statistics of what a denoising step removed (``before - after``, both ``H x W x 3`` in
+    [0, 1]): ``rms`` (of 255, all channels), ``flat_rms`` (of 255, luma, flattest quarter of the
+    frame by the local gradient energy of ``after``), ``texture`` (:func:`texture_share`),
+    ``correlation`` (of the luma with itself one pixel over, mean of both directions: 0 for white
+    noise, about 0.5-0.8 after demosaicing and JPEG), ``chroma`` (RMS of the colour differences
+    over that of the luma) and ``coarse`` (share of the luma's energy left after a 7 x 7 box blur:
+    what is removed from structure is coarse, noise is not)."""
+    removed = (before - after).astype(np.float32)
+    luma = luminance(removed)
+    grey = luminance(after)
+    energy = cv2.blur(cv2.Sobel(grey, cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(grey, cv2.CV_32F, 0, 1) ** 2, (9, 9))
+    flat = energy <= np.percentile(energy, 25)
+    centred = luma - luma.mean()
+    variance = float((centred ** 2).mean()) + 1e-12
+    correlation = 0.5 * (float((centred[:, 1:] * centred[:, :-1]).mean()) + float((centred[1:] * centred[:-1]).mean())) / variance
+    chroma = removed - luma[..., None]
+    return {
+        "rms": 255.0 * float(np.sqrt((removed ** 2).mean())),
+        "flat_rms": 255.0 * float(np.sqrt((luma[flat] ** 2).mean())) if flat.any() else 0.0,
+        "texture": texture_share(before, after),
+        "correlation": correlation,
+        "chroma": float(np.sqrt((chroma ** 2).mean())) / max(float(np.sqrt((luma ** 2).mean())), 1e-9),
+        "coarse": float((cv2.blur(luma, (7, 7)) ** 2).mean()) / variance,
+    }
+
+
 def estimate_noise_sigma(image: np.ndarray) -> float:
     """Noise standard deviation (of 1) from the finest wavelet sub-band, robust median estimator
     (Donoho & Johnstone 1994), averaged over channels."""
@@ -90,6 +117,24 @@ class DenoiseNet(OnnxRestorer):
     name = "denoise_unet"
     targets = ("noise",)
     model_file = "denoise_unet.onnx"
+    seconds_per_megapixel = 0.34
+
+    def evidence(self, before, after):
+        """A veto when it took texture for noise (:func:`noise_evidence`)."""
+        return noise_evidence(before, after)
+
+
+class DenoiseCameraNet(OnnxRestorer):
+    """Denoiser for the faint noise of camera photographs (a few /255 after the camera's
+    demosaicing, tone curve and JPEG): residual U-Net trained on the camera-noise model
+    (:func:`mosaicir.degrade.models.camera_noise`) at low levels, clean patches and real PolyU
+    pairs (``train/restorers.py --degradation camera_noise``). Tried on every photograph, its
+    steps are kept only on its own evidence (:meth:`evidence`)."""
+
+    name = "denoise_camera_unet"
+    targets = ("noise",)
+    default = False  # used by the pass tried on every photograph (RestoreConfig.try_everywhere)
+    model_file = "denoise_camera_unet.onnx"
     seconds_per_megapixel = 0.34
 
     def evidence(self, before, after):

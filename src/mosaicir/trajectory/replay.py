@@ -15,9 +15,17 @@ def accepted_calls(trajectory: Trajectory, region: int | None, steps: list | Non
     """The accepted tool calls of one region (None: a whole-frame stage), in order, among ``steps``
     (default: all of the trajectory's; each stage numbers its calls from 0)."""
     steps = trajectory.steps if steps is None else steps
-    calls = {s.call: s for s in steps if s.kind == "tool_call" and s.region == region}
-    return [calls[s.call] for s in steps
-            if s.kind == "decision" and s.region == region and s.decision == "accept" and s.call in calls]
+    accepted, calls = [], {}
+    for step in steps:
+        if getattr(step, "region", "-") != region:
+            continue
+        if step.kind == "plan":  # a new stage (several whole-frame passes may come before the regions)
+            calls = {}
+        elif step.kind == "tool_call":
+            calls[step.call] = step
+        elif step.kind == "decision" and step.decision == "accept" and step.call in calls:
+            accepted.append(calls[step.call])
+    return accepted
 
 
 def replay(trajectory: Trajectory, image: np.ndarray, *, check: bool = True) -> np.ndarray:
