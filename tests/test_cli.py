@@ -53,19 +53,21 @@ def test_restore_batch_goes_on_past_bad_files(tmp_path, astronaut):
     assert result.returncode == 1
     assert "bad.png" in result.stderr and "1 of 2 images failed" in result.stderr and "Traceback" not in result.stderr
     assert good.read_bytes() == before, "inputs are never modified"
-    restored = load_image(out / "good.png").image
+    # results are named <stem>_restored<source extension>, sidecars after the result's full name
+    restored = load_image(out / "good_restored.png").image
     assert restored.shape == noisy.shape
-    assert (out / "good.trajectory.jsonl").read_text().strip()
-    assert "<table>" in (out / "good.report.html").read_text()
-    config = json.loads((out / "good.run.json").read_text())
+    assert (out / "good_restored.png.trajectory.jsonl").read_text().strip()
+    assert "<table>" in (out / "good_restored.png.report.html").read_text()
+    config = json.loads((out / "good_restored.png.run.json").read_text())
     assert config["seed"] == 0 and config["input"].endswith("good.png")
-    assert not (out / "bad.png").exists()
+    assert not (out / "bad_restored.png").exists() and not (out / "bad.png").exists()
+    assert "bad.png: bad.png" not in result.stderr.replace(str(tmp_path / "in") + "/", ""), "the path is written once"
 
 
 def test_restore_sample(tmp_path):
     result = run("restore", "--sample", "-o", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "sample.png").exists()
+    assert (tmp_path / "sample_restored.png").exists()
 
 
 def test_restore_without_inputs(tmp_path):
@@ -88,12 +90,12 @@ def test_restore_options_and_replay(tmp_path, astronaut):
     result = run("restore", str(src), "-o", str(out), "--strategy", "global", "--planner", "greedy", "--no-memory",
                  "--trajectory", "--report")
     assert result.returncode == 0, result.stderr
-    config = json.loads((out / "noisy.run.json").read_text())
+    config = json.loads((out / "noisy_restored.png.run.json").read_text())
     assert config["strategy"] == "global" and config["planner"] == "greedy" and config["memory"] is False
-    assert "perceived degradations" in (out / "noisy.report.html").read_text()
-    again = run("replay", str(out / "noisy.trajectory.jsonl"), str(src), "-o", str(tmp_path / "again.png"))
+    assert "perceived degradations" in (out / "noisy_restored.png.report.html").read_text()
+    again = run("replay", str(out / "noisy_restored.png.trajectory.jsonl"), str(src), "-o", str(tmp_path / "again.png"))
     assert again.returncode == 0, again.stderr
-    np.testing.assert_array_equal(load_image(tmp_path / "again.png").image, load_image(out / "noisy.png").image)
+    np.testing.assert_array_equal(load_image(tmp_path / "again.png").image, load_image(out / "noisy_restored.png").image)
 
 
 @pytest.mark.parametrize("option, value, message", [

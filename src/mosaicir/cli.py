@@ -1,23 +1,39 @@
 """The ``mosaicir`` command line.
 
-Every error the project raises on purpose (:class:`MosaicirError`) becomes a one-line message on
-standard error and exit status 2; a batch goes on past a bad file and reports it at the end
-(exit status 1).
+Exit status, for every command:
+
+* ``0``: everything asked for was done (in a batch, files already done count as done, and files
+  that are not supported images are listed but are not failures);
+* ``1``: a batch ran, and some of its files failed (each is listed on standard error at the end);
+* ``2``: bad usage or input, found before any work: an unknown option or value, a missing input,
+  a bad ``--config`` or ``--mask``, an output folder that is a file or not writable, a result that
+  would replace an input or another result (see :mod:`mosaicir.io.batch`);
+* ``130``: interrupted (Ctrl-C or SIGTERM); finished results are kept and a rerun skips them.
+
+Every error the project raises on purpose (:class:`MosaicirError`) is one line on standard
+error, ``error: <message>``; a traceback means a bug.
 """
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import json
+import signal
 import sys
 import time
+from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
-from typing import Optional
+from typing import Any, Literal, Optional
 
 import typer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mosaicir import __version__
 from mosaicir.core.errors import InvalidInputError, MosaicirError
+from mosaicir.io.batch import DEFAULT_SUFFIX, OUTPUT_EXTENSIONS
+from mosaicir.io.images import DEFAULT_MAX_PIXELS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Restore photographs whose degradations vary across the image.")
@@ -27,10 +43,18 @@ tools_app = typer.Typer(no_args_is_help=True, help="The registered restoration t
 app.add_typer(tools_app, name="tools")
 
 SAMPLE_IMAGE = "sample.png"
+#: Exit status of a batch in which some files failed, and of an interrupted one.
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
 
 def _echo_error(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
+
+
+def _one_line(path: Path, exc: BaseException) -> str:
+    """``path: message`` on one line, the path written once (most messages already start with it)."""
+    message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
+    return message if str(path) in message else f"{path}: {message}"
 
 
 def _report_failures(failures: list[tuple[Path, str]], total: int) -> None:
@@ -38,8 +62,21 @@ def _report_failures(failures: list[tuple[Path, str]], total: int) -> None:
     if failures:
         typer.echo(f"{len(failures)} of {total} images failed:", err=True)
         for path, message in failures:
-            typer.echo(f"  {path}: {message}", err=True)
-        raise typer.Exit(1)
+            typer.echo(f"  {message if str(path) in message else f'{path}: {message}'}", err=True)
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _top_level(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Restore photographs whose degradations vary across the image."""
 
 
 @app.command()
@@ -48,73 +85,324 @@ def version() -> None:
     typer.echo(__version__)
 
 
-@app.command()
-def restore(
-    inputs: list[Path] = typer.Argument(None, help="Image files or folders."),
-    out_dir: Path = typer.Option(..., "-o", "--out-dir", help="Folder for the results."),
-    strategy: str = typer.Option("spatial", "--strategy", help="spatial (default), global or none."),
-    planner: str = typer.Option("prior", "--planner", help="prior, greedy, search or llm."),
-    perception: str = typer.Option("auto", "--perception", help="auto, learned or classical."),
-    sample: bool = typer.Option(False, "--sample", help="Restore the bundled sample image."),
-    report: bool = typer.Option(False, "--report", help="Write an HTML report per image."),
-    trajectory: bool = typer.Option(False, "--trajectory", help="Write the decisions as JSONL per image."),
-    seed: int = typer.Option(0, "--seed", help="Seed of every random choice."),
-    no_memory: bool = typer.Option(False, "--no-memory", help="Neither use nor grow the memory of plans."),
-    workers: int = typer.Option(2, "--workers", min=1, help="Region experts running at once."),
-    llm_url: Optional[str] = typer.Option(None, "--llm-url", help="OpenAI-compatible endpoint for --planner llm (or MOSAICIR_LLM_URL)."),
-    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Model name for --planner llm (or MOSAICIR_LLM_MODEL)."),
-    ignore: Optional[str] = typer.Option(None, "--ignore", help="Comma list of degradations perceived but not acted on (default: motion_blur,rain,low_light; 'none' acts on all)."),
-    max_pixels: int = typer.Option(100_000_000, "--max-pixels", help="Refuse larger images."),
-    strip_metadata: bool = typer.Option(False, "--strip-metadata", help="Do not copy ICC/EXIF to the output."),
-) -> None:
-    """Restore images; results are written as OUT_DIR/<name>.png (metadata kept) with the run's
-    configuration (<name>.run.json), and on request its trajectory and an HTML report."""
-    from pydantic import ValidationError
+class RestoreOptions(BaseModel):
+    """The options of ``mosaicir restore``; ``--config FILE`` (TOML) gives them under the same
+    names (``out-dir`` or ``out_dir``, ``json``, ``input`` a list), the command line wins."""
 
-    from mosaicir.agents import Coordinator, RestoreConfig
-    from mosaicir.io import iter_image_files, load_image, save_image
-    from mosaicir.io.atomic import atomic_write_text
-    from mosaicir.report import write_restore_report
-    from mosaicir.report.overlay import maps_overlay
+    model_config = ConfigDict(extra="forbid")
+
+    input: list[Path] = Field(default_factory=list, description="image files or folders")
+    out_dir: Optional[Path] = None
+    recursive: bool = False
+    suffix: str = DEFAULT_SUFFIX
+    ext: Literal["auto", "png", "jpg", "tif", "webp"] = "auto"
+    quality: int = Field(95, ge=1, le=100)
+    overwrite: bool = False
+    strategy: str = "spatial"
+    planner: str = "prior"
+    perception: str = "auto"
+    seed: int = 0
+    memory: bool = False
+    workers: int = Field(2, ge=1, le=64)
+    llm_url: Optional[str] = None
+    llm_model: Optional[str] = None
+    only: Optional[str] = None
+    ignore: Optional[str] = None
+    strength: float = Field(1.0, ge=0.0, le=1.0)
+    mask: Optional[Path] = None
+    as_json: bool = False
+    sample: bool = False
+    report: bool = False
+    trajectory: bool = False
+    max_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=1)
+    strip_metadata: bool = False
+
+    @field_validator("input", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, (str, Path)) else value
+
+    @field_validator("only", "ignore", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        return ",".join(str(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+#: TOML keys that differ from the field names.
+_CONFIG_ALIASES = {"json": "as_json", "inputs": "input"}
+
+
+def _default(name: str) -> Any:
+    """The default of a ``restore`` option (one place: :class:`RestoreOptions`)."""
+    return RestoreOptions.model_fields[name].get_default(call_default_factory=True)
+
+
+def _validation_message(exc: ValidationError) -> tuple[str, str]:
+    error = exc.errors()[0]
+    name = next((str(p) for p in error["loc"] if isinstance(p, str)), "")
+    flag = {"as_json": "json"}.get(name, name).replace("_", "-")
+    return flag, error["msg"]
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    """The ``restore`` options of a TOML file: its ``[restore]`` table if it has one, else its top
+    level; keys as the long options (``out-dir`` or ``out_dir``). Checked here, so that an error
+    names the file."""
+    import tomllib
 
     try:
-        options = {} if ignore is None else {"ignore": [n.strip() for n in ignore.split(",") if n.strip() and n.strip() != "none"]}
-        config = RestoreConfig(strategy=strategy, planner=planner, perception=perception, seed=seed, memory=not no_memory,
-                               workers=workers, llm_url=llm_url, llm_model=llm_model, **options)
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInputError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"{path}: cannot read the config file ({getattr(exc, 'strerror', None) or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInputError(f"{path}: not valid TOML ({exc})") from None
+    table = document.get("restore", document) if isinstance(document.get("restore"), dict) else document
+    values: dict[str, Any] = {}
+    known = set(RestoreOptions.model_fields) - {"as_json"} | {"json"}
+    for key, value in table.items():
+        name = _CONFIG_ALIASES.get(key.replace("-", "_"), key.replace("-", "_"))
+        if name not in RestoreOptions.model_fields:
+            close = difflib.get_close_matches(key.replace("_", "-"), sorted(k.replace("_", "-") for k in known), n=1)
+            hint = f"; did you mean {close[0]!r}" if close else ""
+            raise InvalidInputError(f"{path}: unknown option {key!r}{hint}")
+        values[name] = value
+    try:
+        RestoreOptions(**values)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        raise InvalidInputError(f"--{'-'.join(str(p) for p in error['loc'])}: {error['msg']}") from None
+        flag, message = _validation_message(exc)
+        raise InvalidInputError(f"{path}: {flag}: {message}") from None
+    return values
+
+
+def _merge_options(ctx: typer.Context, given: dict[str, Any], config_file: Optional[Path]) -> RestoreOptions:
+    """Options from the command line over those of ``--config`` over the defaults."""
+    values = _read_config(config_file) if config_file is not None else {}
+    for name, value in given.items():
+        source = ctx.get_parameter_source(name)
+        typed = source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+        if name in ("inputs", "input_paths"):
+            continue
+        if typed or name not in values:
+            values[name] = value
+    named = list(given.get("inputs") or []) + list(given.get("input_paths") or [])
+    if named or "input" not in values:
+        values["input"] = named
+    try:
+        return RestoreOptions(**values)
+    except ValidationError as exc:
+        flag, message = _validation_message(exc)
+        raise InvalidInputError(f"--{flag}: {message}") from None
+
+
+@app.command()
+def restore(
+    ctx: typer.Context,
+    inputs: Optional[list[Path]] = typer.Argument(None, help="Image files or folders.", show_default=False),
+    input_paths: Optional[list[Path]] = typer.Option(None, "-i", "--input", help="An image file or folder (repeatable; same as the arguments).", show_default=False),
+    out_dir: Optional[Path] = typer.Option(None, "-o", "--out-dir", help="Folder for the results (required, here or in --config); created if needed."),
+    recursive: bool = typer.Option(_default("recursive"), "-r", "--recursive", help="Also restore the images in sub-folders, mirroring them under the output folder."),
+    suffix: str = typer.Option(_default("suffix"), "--suffix", help="Added to each result's name: photo.jpg -> photo_restored.jpg. A result never replaces an input."),
+    ext: str = typer.Option(_default("ext"), "--ext", help=f"Format of the results: {', '.join(OUTPUT_EXTENSIONS)} (auto: the source's own)."),
+    quality: int = typer.Option(_default("quality"), "--quality", min=1, max=100, help="JPEG and WebP quality of the results."),
+    overwrite: bool = typer.Option(_default("overwrite"), "--overwrite/--skip-existing", help="Redo images whose result exists (default: skip them, so a rerun finishes an interrupted batch)."),
+    strategy: str = typer.Option(_default("strategy"), "--strategy", help="spatial (default), global or none."),
+    planner: str = typer.Option(_default("planner"), "--planner", help="prior, greedy, search or llm."),
+    perception: str = typer.Option(_default("perception"), "--perception", help="auto, learned or classical."),
+    seed: int = typer.Option(_default("seed"), "--seed", help="Seed of every random choice."),
+    memory: bool = typer.Option(_default("memory"), "--memory/--no-memory", help="Use and grow the memory of plans that worked (off by default, so that the same command gives the same bytes)."),
+    workers: int = typer.Option(_default("workers"), "--workers", min=1, max=64, help="Region experts running at once."),
+    llm_url: Optional[str] = typer.Option(None, "--llm-url", help="OpenAI-compatible endpoint for --planner llm (or MOSAICIR_LLM_URL)."),
+    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Model name for --planner llm (or MOSAICIR_LLM_MODEL)."),
+    only: Optional[str] = typer.Option(None, "--only", help="Comma list: act on these degradations only (every other one is ignored)."),
+    ignore: Optional[str] = typer.Option(None, "--ignore", help="Comma list of degradations perceived but not acted on (default: motion_blur,rain,low_light; 'none' acts on all)."),
+    strength: float = typer.Option(_default("strength"), "--strength", min=0.0, max=1.0, help="How far towards the restoration, 0 (the input) to 1: input + strength * (restored - input)."),
+    mask: Optional[Path] = typer.Option(None, "--mask", help="Restore only where this image is white (grey values blend; resized to each image of the same aspect ratio)."),
+    config_file: Optional[Path] = typer.Option(None, "--config", help="TOML file of these options (same names, e.g. out-dir = \"restored\"); the command line wins."),
+    as_json: bool = typer.Option(_default("as_json"), "--json", help="Print a JSON summary of the batch on standard output (instead of one line per image)."),
+    sample: bool = typer.Option(_default("sample"), "--sample", help="Restore the bundled sample image."),
+    report: bool = typer.Option(_default("report"), "--report", help="Write an HTML report per image (<result>.report.html)."),
+    trajectory: bool = typer.Option(_default("trajectory"), "--trajectory", help="Write the decisions as JSONL per image (<result>.trajectory.jsonl)."),
+    max_pixels: int = typer.Option(_default("max_pixels"), "--max-pixels", min=1, help="Refuse larger images."),
+    strip_metadata: bool = typer.Option(_default("strip_metadata"), "--strip-metadata", help="Do not copy ICC/EXIF to the results."),
+) -> None:
+    """Restore images and folders of images into OUT_DIR.
+
+    Each result is OUT_DIR/<name><suffix><ext> (sub-folders mirrored with --recursive; alpha, bit depth, ICC and EXIF of the source kept), with <result>.run.json, the run's configuration. A result never replaces an input, and two inputs never share a result.
+
+    Files are written atomically, the result last: a killed batch leaves no partial file, and the same command again does only what is missing. The plan memory is off unless --memory, so the same command gives the same bytes.
+
+    Exit status: 0 done, 1 some files failed, 2 bad usage or input (found before any work), 130 interrupted.
+    """
+    given = {name: value for name, value in locals().items() if name not in ("ctx", "config_file")}
+    options = _merge_options(ctx, given, config_file)
+    _run_batch(options)
+
+
+class _Console:
+    """Where a batch speaks: a rich progress bar with ETA on standard error when both standard
+    output and standard error are terminals (the lines then scroll above it), plain lines
+    otherwise (one per image on standard output, unless ``--json``; errors on standard error)."""
+
+    def __init__(self, total: int, as_json: bool) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
+        )
+
+        self.as_json = as_json
+        self.enabled = sys.stdout.isatty() and sys.stderr.isatty()
+        self.progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True), disable=not self.enabled,
+            redirect_stdout=False, redirect_stderr=False)
+        self.task = self.progress.add_task("restoring", total=total)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator["_Console"]:
+        with self.progress:
+            yield self
+            self.progress.update(self.task, description="done")
+
+    def start(self, name: str) -> None:
+        self.progress.update(self.task, description=name)
+
+    def advance(self) -> None:
+        self.progress.advance(self.task)
+
+    def line(self, text: str) -> None:
+        if self.enabled:
+            self.progress.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        elif not self.as_json:
+            typer.echo(text)
+
+    def error(self, text: str) -> None:
+        if self.enabled:
+            self.progress.console.print(f"error: {text}", markup=False, highlight=False, soft_wrap=True, style="red")
+        else:
+            _echo_error(text)
+
+
+def _count(items: list, noun: str) -> str:
+    return f"{len(items)} {noun}" + ("" if len(items) == 1 else "s")
+
+
+def _listed(paths: list[Path], most: int = 5) -> str:
+    shown = ", ".join(str(p) for p in paths[:most])
+    return shown + (f" and {len(paths) - most} more" if len(paths) > most else "")
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt while a batch runs, so that it stops as Ctrl-C does:
+    temporary files are removed on the way out and finished results stay."""
+    def interrupt(signum, frame):  # noqa: ARG001 (signal handler signature)
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_batch(options: RestoreOptions) -> None:
+    """``mosaicir restore`` once its options are merged: everything is checked before any image is
+    restored (configuration, mask, the plan of inputs and results, the output folder)."""
+    from mosaicir.agents import Coordinator
+    from mosaicir.api import load_mask, make_config, restore_loaded
+    from mosaicir.io import load_image
+    from mosaicir.io.atomic import atomic_write_text, remove_stale_temporaries
+    from mosaicir.io.batch import check_output_folder, finished, plan_batch
+
+    inputs = list(options.input)
+    if options.sample:
+        inputs.insert(0, Path(str(files("mosaicir") / "data" / SAMPLE_IMAGE)))
+    if not inputs:
+        raise InvalidInputError("no input images (give files or folders, -i/--input, or --sample)")
+    if options.out_dir is None:
+        raise InvalidInputError("missing -o/--out-dir (the folder for the results)")
+    config = make_config(strategy=options.strategy, planner=options.planner, perception=options.perception,
+                         seed=options.seed, memory=options.memory, workers=options.workers, llm_url=options.llm_url,
+                         llm_model=options.llm_model, only=options.only, ignore=options.ignore)
     coordinator = Coordinator(config)
-    paths = list(iter_image_files(inputs or []))
-    if sample:
-        paths.insert(0, Path(str(files("mosaicir") / "data" / SAMPLE_IMAGE)))
-    if not paths:
-        raise InvalidInputError("no input images (give files or folders, or --sample)")
+    mask = load_mask(options.mask) if options.mask is not None else None
+    plan = plan_batch(inputs, options.out_dir, recursive=options.recursive, suffix=options.suffix, ext=options.ext)
+    if plan.unsupported:
+        typer.echo(f"note: {_count(plan.unsupported, 'file')} of an unsupported type left out: "
+                   f"{_listed(plan.unsupported)}", err=True)
+    if plan.unsearched:
+        typer.echo(f"note: {_count(plan.unsearched, 'sub-folder')} not searched (add --recursive): {_listed(plan.unsearched)}", err=True)
+    if not plan.items:
+        raise InvalidInputError("no input images" + (" (only unsupported files)" if plan.unsupported else ""))
+    check_output_folder(options.out_dir)
+    sidecars = [kind for kind in ("trajectory", "report") if getattr(options, kind)]
+
+    rows: list[dict[str, Any]] = []
     failures: list[tuple[Path, str]] = []
-    for path in paths:
-        try:
-            loaded = load_image(path, max_pixels=max_pixels)
-            result = coordinator.run(loaded.image, jpeg_quantization=loaded.meta.jpeg_quantization)
-            out_path = out_dir / f"{path.stem}.png"
-            save_image(out_path, result.image, alpha=loaded.alpha, meta=loaded.meta,
-                       strip_icc=strip_metadata, strip_exif=strip_metadata)
-            run_config = {"mosaicir": __version__, "input": str(path), "output": str(out_path),
-                          "seconds": result.trajectory.header.seconds, "tool_calls": result.tool_calls,
-                          "max_pixels": max_pixels} | config.model_dump(mode="json")
-            atomic_write_text(out_dir / f"{path.stem}.run.json", json.dumps(run_config, indent=1) + "\n")
-            if trajectory:
-                result.trajectory.save(out_dir / f"{path.stem}.trajectory.jsonl")
-            if report:
-                write_restore_report(out_dir / f"{path.stem}.report.html", title=f"mosaicir: {path.name}",
-                                     before=loaded.image, after=result.image, steps=result.trajectory.as_rows(),
-                                     config=run_config, overlay=maps_overlay(loaded.image, result.maps) if result.maps else None)
-            accepted = [s.tool for s in result.trajectory.steps if s.kind == "decision" and s.decision == "accept"]
-            done = ", ".join(dict.fromkeys(accepted)) or "nothing needed"
-            typer.echo(f"{path} -> {out_path} ({done}; {result.trajectory.header.seconds:.2f} s)")
-        except MosaicirError as exc:
-            failures.append((path, str(exc)))
-            _echo_error(f"{path}: {exc}" if str(path) not in str(exc) else str(exc))
-    _report_failures(failures, len(paths))
+    console = _Console(len(plan.items), options.as_json)
+    interrupted = False
+    try:
+        with _sigterm_interrupts(), console.running():
+            for item in plan.items:
+                console.start(item.source.name)
+                row: dict[str, Any] = {"input": str(item.source), "output": str(item.output)}
+                if not options.overwrite and finished(item, sidecars):
+                    rows.append(row | {"status": "skipped"})
+                    console.line(f"{item.source} -> {item.output} (exists, skipped)")
+                    console.advance()
+                    continue
+                start = time.perf_counter()
+                try:
+                    loaded = load_image(item.source, max_pixels=options.max_pixels)
+                    result = restore_loaded(loaded, coordinator, strength=options.strength, mask=mask)
+                    record = result.record() | {"output": str(item.output), "max_pixels": options.max_pixels}
+                    targets = [item.sidecar(kind) for kind in sidecars] + [item.sidecar("run"), item.output]
+                    for target in targets:
+                        remove_stale_temporaries(target)
+                    # the result is written last: its existence marks the item finished
+                    if options.trajectory:
+                        result.trajectory.save(item.sidecar("trajectory"))
+                    if options.report:
+                        result.report(item.sidecar("report"), title=f"mosaicir: {item.source.name}", record=record)
+                    atomic_write_text(item.sidecar("run"), json.dumps(record, indent=1) + "\n")
+                    result.save(item.output, quality=options.quality, strip_metadata=options.strip_metadata)
+                except (MosaicirError, MemoryError) as exc:
+                    message = _one_line(item.source, exc if isinstance(exc, MosaicirError) else MemoryError("out of memory"))
+                    failures.append((item.source, message))
+                    rows.append(row | {"status": "failed", "error": message})
+                    console.error(message)
+                else:
+                    seconds = time.perf_counter() - start
+                    tools = result.accepted_tools
+                    rows.append(row | {"status": "restored", "seconds": round(seconds, 3), "tools": tools,
+                                       "regions": len(result.regions), "tool_calls": result.tool_calls})
+                    console.line(f"{item.source} -> {item.output} ({', '.join(tools) or 'nothing needed'}; {seconds:.2f} s)")
+                console.advance()
+    except KeyboardInterrupt:
+        interrupted = True
+
+    counts = {status: sum(row["status"] == status for row in rows) for status in ("restored", "skipped", "failed")}
+    status = EXIT_INTERRUPTED if interrupted else EXIT_FAILED if failures else 0
+    if options.as_json:
+        summary = {"mosaicir": __version__, "out_dir": str(options.out_dir), **counts,
+                   "not_done": len(plan.items) - len(rows), "unsupported": [str(p) for p in plan.unsupported],
+                   "unsearched": [str(p) for p in plan.unsearched], "interrupted": interrupted, "exit_status": status,
+                   "items": rows}
+        typer.echo(json.dumps(summary, indent=1))
+    elif not interrupted:
+        done = f"{counts['restored']} restored, {counts['skipped']} skipped (already done), {counts['failed']} failed"
+        typer.echo(f"{done} -> {options.out_dir}")
+    if interrupted:
+        _echo_error(f"interrupted after {len(rows)} of {len(plan.items)} images; "
+                    "run the same command again to finish (results already written are skipped)")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    _report_failures(failures, len(plan.items))
 
 
 @app.command()
@@ -416,15 +704,29 @@ def bench_paired_command(
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point: usage errors and :class:`MosaicirError` become one line on standard
+    error (exit status 2), Ctrl-C exit status 130 (see the module docstring)."""
+    click_exception = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
     try:
-        app()
+        status = app(standalone_mode=False)
     except MosaicirError as exc:
         _echo_error(str(exc))
-        sys.exit(2)
+        sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
         _echo_error("interrupted")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
+    except click_exception as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()
+            sys.exit(EXIT_USAGE)
+        context = getattr(exc, "ctx", None)
+        hint = f" (see '{context.command_path} --help')" if context is not None and getattr(exc, "exit_code", 1) == 2 else ""
+        _echo_error(" ".join(exc.format_message().split()) + hint)
+        sys.exit(exc.exit_code)
+    except (typer.Abort, EOFError):
+        _echo_error("aborted")
+        sys.exit(EXIT_FAILED)
+    sys.exit(status if isinstance(status, int) else 0)
 
 
 if __name__ == "__main__":

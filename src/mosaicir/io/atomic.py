@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,3 +57,34 @@ def _default_mode(target: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+#: Characters :func:`tempfile.mkstemp` draws its 8 random characters from.
+_TEMPORARY_RANDOM = r"[a-z0-9_]{8}"
+
+
+def stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
+    """The temporary files :func:`atomic_path` left beside ``path`` when its process was killed
+    before it could clean up (``.<stem>.<8 random characters>.tmp<suffix>``), sorted by name.
+
+    A process stopped with SIGKILL or by a power cut runs no ``finally`` block; the target itself
+    is never partial (the rename is atomic), but the hidden temporary stays until the next write of
+    the same target removes it (see :func:`remove_stale_temporaries`).
+    """
+    target = Path(path)
+    pattern = re.compile(rf"^\.{re.escape(target.stem)}\.{_TEMPORARY_RANDOM}\.tmp{re.escape(target.suffix)}$")
+    try:
+        return sorted(p for p in target.parent.iterdir() if pattern.match(p.name) and p.is_file())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporaries of ``path`` left by a killed writer (see :func:`stale_temporaries`);
+    returns those removed. Call it only when this process is about to write ``path`` itself."""
+    removed = []
+    for stale in stale_temporaries(path):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+            removed.append(stale)
+    return removed
