@@ -137,17 +137,26 @@ class Result:
 
     def report(self, path: str | os.PathLike[str], *, title: str | None = None,
                record: dict[str, Any] | None = None) -> Path:
-        """Write the HTML report of the run (input, its perceived degradations, result, decisions)
-        with :func:`mosaicir.report.write_restore_report`; ``record`` replaces :meth:`record` as the
-        configuration shown."""
+        """Write the report of the run with :func:`mosaicir.report.write_restore_report`: a
+        self-contained HTML page (input and result at full resolution with a before/after slider
+        and zoom, the degradation map of the input as perceived before restoration (:attr:`maps`)
+        with the regions outlined, each region's plan, parameters, quality and time, zoomed crops,
+        the decisions) and its JSON sidecar (``x.report.json`` beside ``x.report.html``), both
+        written atomically. ``record`` replaces :meth:`record` as the configuration shown (its
+        ``output``, if any, is named as the result's file)."""
         from mosaicir.report import write_restore_report
-        from mosaicir.report.overlay import maps_overlay
 
         name = self.source.path.name if self.source is not None and self.source.path else "image"
-        overlay = maps_overlay(self.input, self.maps)
-        write_restore_report(path, title=title or f"mosaicir: {name}", before=self.input, after=self.image,
-                             steps=self.trajectory.as_rows(), config=record or self.record(), overlay=overlay)
-        return Path(path)
+        config = record or self.record()
+        source = str(self.source.path) if self.source is not None and self.source.path else None
+        output = config.get("output") if isinstance(config.get("output"), str) else None
+        notes = []
+        if self.strength != 1.0 or self.mask is not None:
+            notes.append(f"the output is the restoration blended by strength {self.strength:g}"
+                         + (" and a mask" if self.mask is not None else ""))
+        return write_restore_report(path, trajectory=self.trajectory, before=self.input, after=self.image,
+                                    maps=self.maps, title=title or f"mosaicir: {name}", config=config,
+                                    input_path=source, output_path=output, output_source="result", notes=notes)
 
 
 def restore(

@@ -222,7 +222,7 @@ def restore(
     config_file: Optional[Path] = typer.Option(None, "--config", help="TOML file of these options (same names, e.g. out-dir = \"restored\"); the command line wins."),
     as_json: bool = typer.Option(_default("as_json"), "--json", help="Print a JSON summary of the batch on standard output (instead of one line per image)."),
     sample: bool = typer.Option(_default("sample"), "--sample", help="Restore the bundled sample image."),
-    report: bool = typer.Option(_default("report"), "--report", help="Write an HTML report per image (<result>.report.html)."),
+    report: bool = typer.Option(_default("report"), "--report", help="Write a self-contained HTML report per image (<result>.report.html, facts in <result>.report.json) and OUT_DIR/index.html linking them."),
     trajectory: bool = typer.Option(_default("trajectory"), "--trajectory", help="Write the decisions as JSONL per image (<result>.trajectory.jsonl)."),
     max_pixels: int = typer.Option(_default("max_pixels"), "--max-pixels", min=1, help="Refuse larger images."),
     strip_metadata: bool = typer.Option(_default("strip_metadata"), "--strip-metadata", help="Do not copy ICC/EXIF to the results."),
@@ -389,20 +389,50 @@ def _run_batch(options: RestoreOptions) -> None:
 
     counts = {status: sum(row["status"] == status for row in rows) for status in ("restored", "skipped", "failed")}
     status = EXIT_INTERRUPTED if interrupted else EXIT_FAILED if failures else 0
+    index = _write_report_index(options.out_dir, plan.items, rows) if options.report and rows else None
     if options.as_json:
         summary = {"mosaicir": __version__, "out_dir": str(options.out_dir), **counts,
+                   **({"report_index": str(index)} if index is not None else {}),
                    "not_done": len(plan.items) - len(rows), "unsupported": [str(p) for p in plan.unsupported],
                    "unsearched": [str(p) for p in plan.unsearched], "interrupted": interrupted, "exit_status": status,
                    "items": rows}
         typer.echo(json.dumps(summary, indent=1))
     elif not interrupted:
         done = f"{counts['restored']} restored, {counts['skipped']} skipped (already done), {counts['failed']} failed"
-        typer.echo(f"{done} -> {options.out_dir}")
+        typer.echo(f"{done} -> {options.out_dir}" + (f" (reports: {index})" if index is not None else ""))
     if interrupted:
         _echo_error(f"interrupted after {len(rows)} of {len(plan.items)} images; "
                     "run the same command again to finish (results already written are skipped)")
         raise typer.Exit(EXIT_INTERRUPTED)
     _report_failures(failures, len(plan.items))
+
+
+def _write_report_index(out_dir: Path, items: list, rows: list[dict[str, Any]]) -> Path:
+    """The batch's index page (``index.html`` in the output folder): a link to each image's report."""
+    from mosaicir.report import IndexEntry, index_path, write_batch_index
+
+    entries = [IndexEntry(source=item.source, status=row["status"], output=item.output, report=item.sidecar("report"),
+                          error=row.get("error")) for item, row in zip(items, rows)]
+    return write_batch_index(index_path(out_dir), entries, title=f"mosaicir: {out_dir}")
+
+
+@app.command()
+def report(
+    trajectory_path: Path = typer.Argument(..., help="A trajectory written by restore --trajectory (<result>.trajectory.jsonl)."),
+    input_path: Optional[Path] = typer.Option(None, "-i", "--input", help="The input image of that run (default: the one named in <result>.run.json beside the trajectory)."),
+    output_path: Optional[Path] = typer.Option(None, "--output", help="Show this image as the output (default: replay the trajectory on the input, which reproduces the recorded output exactly)."),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="The HTML file (default: <result>.report.html beside the trajectory); the JSON sidecar goes beside it."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing report."),
+) -> None:
+    """Write the report of a recorded run: a self-contained HTML page and its JSON sidecar.
+
+    The input image is --input, or the file named in the run file beside the trajectory; it must be the trajectory's input (same hash). The output is --output, or the trajectory replayed on the input (exact; re-runs the kept tool calls, so --output is faster on large photographs). The map shown is the input perceived again, before restoration.
+    """
+    from mosaicir.report import json_sidecar, report_from_trajectory
+
+    path = report_from_trajectory(trajectory_path, input_path=input_path, output_path=output_path, out=out,
+                                  overwrite=overwrite)
+    typer.echo(f"wrote {path} and {json_sidecar(path)}")
 
 
 @app.command()

@@ -39,7 +39,10 @@ DEFAULT_SUFFIX = "_restored"
 #: ``--ext`` choices: ``auto`` keeps each source's own extension (and so its format).
 OUTPUT_EXTENSIONS: dict[str, str | None] = {"auto": None, "png": ".png", "jpg": ".jpg", "tif": ".tif", "webp": ".webp"}
 #: Files written beside a result, named ``<result name><sidecar>``.
-SIDECARS: dict[str, str] = {"run": ".run.json", "trajectory": ".trajectory.jsonl", "report": ".report.html"}
+SIDECARS: dict[str, str] = {"run": ".run.json", "trajectory": ".trajectory.jsonl", "report": ".report.html",
+                             "report_facts": ".report.json"}
+#: Pages a batch writes in its output folder (never taken for inputs).
+BATCH_PAGES: tuple[str, ...] = ("index.html", "mosaicir-index.html")
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ def plan_batch(
     found = [(source, folder, explicit) for source, folder, explicit in found
              if explicit or outputs.get(_key(source), _key(source)) == _key(source)]
     sources = {_key(source) for source, _, _ in found}
-    plan.unsupported = [path for path in plan.unsupported if not _is_sidecar(path, outputs)]
+    plan.unsupported = [path for path in plan.unsupported if not _is_sidecar(path, outputs) and path.name not in BATCH_PAGES]
     seen: dict[Path, Path] = {}  # result -> its input
     planned: set[Path] = set()
     for source, folder, explicit in found:

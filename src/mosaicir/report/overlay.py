@@ -67,3 +67,28 @@ def maps_overlay(image: np.ndarray, maps) -> np.ndarray:
             full = maps.upsample(name) * maps.flagged(name)
             labels[name] = full.astype(np.float32)
     return with_legend(label_overlay(image, labels), list(maps.names))
+
+
+def perceived_overlay(image: np.ndarray, maps, max_side: int = 1024) -> np.ndarray:
+    """The perceived degradations tinted over a reduced grey copy of ``image`` (no legend strip:
+    the HTML report draws its own), for showing at the image's size.
+
+    Args:
+        image: ``float32 H x W x 3`` in [0, 1], the image the maps were perceived on.
+        maps: its :class:`mosaicir.perception.DegradationMaps`.
+        max_side: the long side of the result (the maps have one value per 8 x 8 pixel cell, so a
+            larger picture would show no more).
+
+    Returns:
+        ``float32 h x w x 3`` in [0, 1], ``h / w`` as ``H / W``, long side ``min(max(H, W), max_side)``.
+    """
+    import cv2
+
+    height, width = image.shape[:2]
+    scale = min(1.0, max_side / max(height, width))
+    shape = (max(1, round(height * scale)), max(1, round(width * scale)))
+    base = image if scale == 1.0 else cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    signature = maps.signature()
+    labels = {name: (maps.upsample(name, shape) * maps.flagged(name, shape)).astype(np.float32)
+              for i, name in enumerate(maps.names) if signature[i].any()}
+    return label_overlay(np.ascontiguousarray(base, dtype=np.float32), labels)
