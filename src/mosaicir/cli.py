@@ -531,6 +531,20 @@ def _summary_text(path: Path, summary) -> str:
     return "\n".join(lines)
 
 
+@app.command("app")
+def app_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default: only this computer can reach the app)."),
+    port: int = typer.Option(7860, "--port", min=1, max=65535, help="Port to serve on."),
+    max_upload_mb: float = typer.Option(50, "--max-upload-mb", min=0.001, help="Refuse uploads larger than this many megabytes."),
+    max_pixels: int = typer.Option(24_000_000, "--max-pixels", min=1, help="Refuse images with more pixels than this."),
+    open_browser: bool = typer.Option(False, "--open/--no-open", help="Open the app in the default browser."),
+) -> None:
+    """Serve the web app (needs the 'app' extra: pip install 'mosaicir[app]'): upload a photograph, restore it, see the map as perceived before restoration, the regions and their plans, a before/after slider, and download the result and its report. Reaches no other host; Ctrl-C stops it."""
+    from mosaicir.app import serve
+
+    serve(host=host, port=port, max_upload_mb=max_upload_mb, max_pixels=max_pixels, open_browser=open_browser)
+
+
 @bench_app.command("generate")
 def bench_generate(
     suite: str = typer.Option(..., "--suite", help="mosaic, mio-a, mio-b, mio-c, single or clean."),
