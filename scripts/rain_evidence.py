@@ -10,6 +10,7 @@ gain (rainy) or its PSNR against the input (clean), and whether ``rain_evidence`
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 
@@ -27,8 +28,12 @@ def main() -> None:
     parser.add_argument("--rainy", nargs="*", default=[], help="paired sets (SET/input, SET/target)")
     parser.add_argument("--clean", nargs="*", default=[], help="folders of photographs without rain")
     parser.add_argument("--tool", default="derain_unet")
+    parser.add_argument("--model", default=None, help="ONNX file of derain_unet (default: the shipped one)")
+    parser.add_argument("--all", action="store_true", help="print every clean photograph, not only those kept")
+    parser.add_argument("--json", default=None, help="write every photograph's measures here")
     args = parser.parse_args()
-    tool = get_tool(args.tool)
+    tool = type(get_tool(args.tool))(args.model) if args.model else get_tool(args.tool)
+    rows: list[dict] = []
     keys = ("bright", "coherence", "grey", "amount", "spread", "long_match")
     kept_gain, all_gain, kept, total = 0.0, 0.0, 0, 0
     for folder in args.rainy:
@@ -46,6 +51,7 @@ def main() -> None:
             all_gain += gain
             kept_gain += gain if keep else 0.0
             print(f"rainy {path.stem}: " + " ".join(f"{k} {measures[k]:.3f}" for k in keys) + f" gain {gain:+.2f} {'kept' if keep else '-'}")
+            rows.append({"set": "rainy", "name": path.stem, **measures, "gain": gain, "kept": bool(keep)})
     if total:
         print(f"rainy: kept {kept} of {total}; mean gain kept {kept_gain / total:+.2f} dB (all steps {all_gain / total:+.2f})")
     below, changed, count = [], 0, 0
@@ -55,15 +61,20 @@ def main() -> None:
             out = tool.apply(image)
             keep = rain_evidence(image, out) >= 0.5
             count += 1
+            value = psnr(image, out)
+            measures = streak_evidence(image, out)
+            rows.append({"set": "clean", "name": path.name, **measures, "change": value, "kept": bool(keep)})
+            if keep or args.all:
+                print(f"clean {path.name}: " + " ".join(f"{k} {measures[k]:.3f}" for k in keys)
+                      + f" {'kept' if keep else '-'}, {value:.1f} dB", flush=True)
             if keep:
                 changed += 1
-                value = psnr(image, out)
-                measures = streak_evidence(image, out)
-                print(f"clean {path.name}: " + " ".join(f"{k} {measures[k]:.3f}" for k in keys) + f" kept, {value:.1f} dB")
                 if value < 40:
                     below.append(path.name)
     if count:
         print(f"clean: {changed} of {count} kept, {len(below)} below 40 dB: {', '.join(below[:10])}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
 
 
 if __name__ == "__main__":
