@@ -342,9 +342,9 @@ def model_card(record: dict) -> str:
 Restores `{record['degradation']}`. {network}
 
 - Data: clean natural images from {', '.join(record['data'])} ({record['train_images']} images for training,
-  longer side at most 384 px){', colour boosted by a factor U(1, ' + str(record['saturation']) + ')' if record.get('saturation', 1.0) != 1.0 else ''}, degraded on the fly by `mosaicir.degrade` at severities U({record.get('severity', (0.1, 1.0))[0]}, {record.get('severity', (0.1, 1.0))[1]}), 10% left clean.{real}
+  longer side at most 384 px){', colour boosted by a factor U(1, ' + str(record['saturation']) + ')' if record.get('saturation', 1.0) != 1.0 else ''}, degraded on the fly by `mosaicir.degrade` at severities U({record.get('severity', (0.1, 1.0))[0]}, {record.get('severity', (0.1, 1.0))[1]}), {round(100 * record.get('clean_fraction', 0.1))}% left clean.{real}
 - Training{' of the second stage' if record.get('first_stage') else ''}: {record['steps']} steps{' (fine-tuning after ' + str(record['resumed_from_steps']) + ' earlier steps)' if record.get('resumed_from_steps') else ''} of batch {record['batch']}, {record['patch']}x{record['patch']} patches, AdamW lr {record['lr']}
-  with warm-up and cosine decay, L1 loss, seed {record['seed']}; {record['seconds']} s on {record['device']}
+  with warm-up and cosine decay, L1 loss, seed {record['seed']}; {record['seconds']} s on {record['device']}{(' (' + record['note'] + ')') if record.get('note') else ''}
   (torch {record['torch']}).
 - Recipe: {recipe}.
 

@@ -10,12 +10,12 @@ from mosaicir.tools.haze import DarkChannelDehaze, DehazeNet
 from mosaicir.tools.jpeg import Deblock, DejpegNet
 from mosaicir.tools.learned import OnnxRestorer, onnx_tool
 from mosaicir.tools.light import AdaptiveGamma, EnhanceNet, Lime
-from mosaicir.tools.noise import DenoiseNet, DenoiseNetEnsemble, NLMeans
+from mosaicir.tools.noise import DenoiseCameraNet, DenoiseNet, DenoiseNetEnsemble, NLMeans
 from mosaicir.tools.rain import DerainNet, RainMorphology
 from mosaicir.tools.resolution import GuidedSharpen, SuperResolutionNet
 
 for _tool in (
-    NLMeans, DenoiseNet, DenoiseNetEnsemble,
+    NLMeans, DenoiseNet, DenoiseNetEnsemble, DenoiseCameraNet,
     DeconvMotion, WienerMotion, DeblurMotionNet, WienerDefocus, DeblurDefocusNet,
     DarkChannelDehaze, DehazeNet,
     RainMorphology, DerainNet,

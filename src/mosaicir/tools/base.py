@@ -52,12 +52,21 @@ class Tool(ABC):
     seconds_per_megapixel: ClassVar[float] = 1.0  # measured by `mosaicir bench tools` (docs/TOOLS.md)
     learned: ClassVar[bool] = False
     default: ClassVar[bool] = True
+    #: The severity of its degradation the tool is made for, at which the registry's generated
+    #: tests check its gain (a tool for faint camera noise is not made for severity 0.5).
+    test_severity: ClassVar[float] = 0.5
+    #: Settings of its degradation model for those tests (e.g. the camera's noise only), and the
+    #: least mean gain they ask for (None: the degradation's default in tests/test_tools.py).
+    test_settings: ClassVar[dict[str, float]] = {}
+    test_min_gain: ClassVar[float | None] = None
     checks_presence: ClassVar[bool] = False
 
     def apply(self, image: np.ndarray, params: ToolParams | dict | None = None) -> np.ndarray:
         """Restore ``image`` (``float32 H x W x 3`` in [0, 1]); returns the same shape, dtype and range."""
         check_image(image)
         out = self._apply(image, self.parse_params(params))
+        if isinstance(out, np.ndarray) and out.dtype == np.float32 and out.flags.writeable and not np.may_share_memory(out, image):
+            return np.clip(out, 0.0, 1.0, out=out)  # a new array of the tool's own: no second full-size copy
         return np.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
 
     @abstractmethod
