@@ -167,7 +167,7 @@ def restore(
     only: str | Sequence[str] | None = None,
     ignore: str | Sequence[str] | None = None,
     memory: bool = False,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_pixels: int | None = None,
     config: RestoreConfig | None = None,
     **options: Any,
 ) -> Result:
@@ -185,7 +185,8 @@ def restore(
         ignore: degradations perceived but not acted on (``"none"`` or ``[]`` acts on all;
             default: those whose detectors are unreliable, see ``RestoreConfig.ignore``).
         memory: use and grow the plan memory (off by default: the same call gives the same result).
-        max_pixels: refuse files with more pixels than this.
+        max_pixels: refuse images with more pixels than this (default: what this machine's memory
+            can restore, :func:`mosaicir.io.memory.restore_max_pixels`; docs/BIG.md).
         config: a ready :class:`~mosaicir.agents.RestoreConfig` (then ``only``, ``ignore``,
             ``memory`` and ``options`` must not be given).
         options: any other field of ``RestoreConfig``: ``strategy`` (``spatial``, ``global``,
@@ -199,7 +200,13 @@ def restore(
     run_config = config if config is not None else make_config(only=only, ignore=ignore, memory=memory, **options)
     from mosaicir.agents import Coordinator
 
-    loaded = load_input(image_or_path, max_pixels=max_pixels)
+    note = None
+    if max_pixels is None:  # the pixel limit set by the memory a restore needs
+        from mosaicir.io.memory import limit_note, restore_max_pixels
+
+        max_pixels = restore_max_pixels()
+        note = limit_note(max_pixels)
+    loaded = load_input(image_or_path, max_pixels=max_pixels, limit_note=note)
     return restore_loaded(loaded, Coordinator(run_config), strength=strength, mask=mask)
 
 
@@ -220,17 +227,23 @@ def analyze(image_or_path: ImageInput, *, method: str = "auto", max_pixels: int 
     return perceive(loaded.image, method=method, jpeg_quantization=loaded.meta.jpeg_quantization)
 
 
-def load_input(image_or_path: ImageInput, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+def load_input(image_or_path: ImageInput, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+               limit_note: str | None = None) -> LoadedImage:
     """A path is loaded with :func:`mosaicir.io.load_image`; an array is checked against the image
-    contract (``float32 H x W x 3`` in [0, 1]; nothing is rescaled)."""
+    contract (``float32 H x W x 3`` in [0, 1]; nothing is rescaled) and against ``max_pixels``."""
     if isinstance(image_or_path, np.ndarray):
         if image_or_path.dtype in (np.uint8, np.uint16):
             scale = 255 if image_or_path.dtype == np.uint8 else 65535
             raise InvalidImageError(f"image must be float32 in [0, 1], got {image_or_path.dtype} "
                                     f"(divide by {scale} and cast to float32 first)")
-        return LoadedImage(image=check_image(image_or_path), alpha=None, meta=ImageMeta())
+        image = check_image(image_or_path)
+        height, width = image.shape[:2]
+        if height * width > max_pixels:
+            raise InvalidInputError(f"image: {width}x{height} = {height * width} pixels exceeds the limit of {max_pixels}"
+                                    f" ({limit_note or 'raise it with max_pixels'})")
+        return LoadedImage(image=image, alpha=None, meta=ImageMeta())
     if isinstance(image_or_path, (str, os.PathLike)):
-        return load_image(image_or_path, max_pixels=max_pixels)
+        return load_image(image_or_path, max_pixels=max_pixels, limit_note=limit_note)
     raise InvalidImageError(f"expected a path or a numpy array, got {type(image_or_path).__name__}")
 
 

@@ -33,7 +33,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from mosaicir import __version__
 from mosaicir.core.errors import InvalidInputError, MosaicirError
 from mosaicir.io.batch import DEFAULT_SUFFIX, OUTPUT_EXTENSIONS
-from mosaicir.io.images import DEFAULT_MAX_PIXELS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Restore photographs whose degradations vary across the image.")
@@ -114,7 +113,7 @@ class RestoreOptions(BaseModel):
     sample: bool = False
     report: bool = False
     trajectory: bool = False
-    max_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=1)
+    max_pixels: Optional[int] = Field(None, ge=1)  # None: what this machine's memory allows (mosaicir.io.memory)
     strip_metadata: bool = False
 
     @field_validator("input", mode="before")
@@ -224,7 +223,7 @@ def restore(
     sample: bool = typer.Option(_default("sample"), "--sample", help="Restore the bundled sample image."),
     report: bool = typer.Option(_default("report"), "--report", help="Write a self-contained HTML report per image (<result>.report.html, facts in <result>.report.json) and OUT_DIR/index.html linking them."),
     trajectory: bool = typer.Option(_default("trajectory"), "--trajectory", help="Write the decisions as JSONL per image (<result>.trajectory.jsonl)."),
-    max_pixels: int = typer.Option(_default("max_pixels"), "--max-pixels", min=1, help="Refuse larger images."),
+    max_pixels: Optional[int] = typer.Option(None, "--max-pixels", min=1, help="Refuse larger images (default: the size this machine's memory can restore, up to 100 bytes per pixel in 75% of it; docs/BIG.md).", show_default=False),
     strip_metadata: bool = typer.Option(_default("strip_metadata"), "--strip-metadata", help="Do not copy ICC/EXIF to the results."),
 ) -> None:
     """Restore images and folders of images into OUT_DIR.
@@ -319,6 +318,7 @@ def _run_batch(options: RestoreOptions) -> None:
     from mosaicir.io import load_image
     from mosaicir.io.atomic import atomic_write_text, remove_stale_temporaries
     from mosaicir.io.batch import check_output_folder, finished, plan_batch
+    from mosaicir.io.memory import limit_note as memory_limit_note, restore_max_pixels
 
     inputs = list(options.input)
     if options.sample:
@@ -342,6 +342,10 @@ def _run_batch(options: RestoreOptions) -> None:
         raise InvalidInputError("no input images" + (" (only unsupported files)" if plan.unsupported else ""))
     check_output_folder(options.out_dir)
     sidecars = [kind for kind in ("trajectory", "report") if getattr(options, kind)]
+    max_pixels, limit_note = options.max_pixels, None
+    if max_pixels is None:  # the pixel limit set by the memory a restore needs
+        max_pixels = restore_max_pixels()
+        limit_note = memory_limit_note(max_pixels)
 
     rows: list[dict[str, Any]] = []
     failures: list[tuple[Path, str]] = []
@@ -359,9 +363,9 @@ def _run_batch(options: RestoreOptions) -> None:
                     continue
                 start = time.perf_counter()
                 try:
-                    loaded = load_image(item.source, max_pixels=options.max_pixels)
+                    loaded = load_image(item.source, max_pixels=max_pixels, limit_note=limit_note)
                     result = restore_loaded(loaded, coordinator, strength=options.strength, mask=mask)
-                    record = result.record() | {"output": str(item.output), "max_pixels": options.max_pixels}
+                    record = result.record() | {"output": str(item.output), "max_pixels": max_pixels}
                     targets = [item.sidecar(kind) for kind in sidecars] + [item.sidecar("run"), item.output]
                     for target in targets:
                         remove_stale_temporaries(target)

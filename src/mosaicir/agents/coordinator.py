@@ -36,6 +36,9 @@ from mosaicir.core.names import DEGRADATIONS
 from mosaicir.fusion import RegionResult, fuse
 from mosaicir.perception import DegradationMaps, PerceptionSummary, perceive
 from mosaicir.quality import artifact_penalty, artifacts, quality_score
+from mosaicir.quality.sample import (
+    MEASURE_PIXELS, WINDOW, artifacts_on_windows, remaining_on_windows, sample_windows,
+)
 from mosaicir.regions import Region, decompose
 from mosaicir.tools import TOOL_REGISTRY
 from mosaicir.trajectory import (
@@ -110,6 +113,11 @@ class RestoreConfig(BaseModel):
     min_region_area: float = Field(
         MIN_REGION_AREA, ge=0.0, le=1.0,
         description="share of the frame below which a region is left as it is (spatial strategy)")
+    measure_pixels: int = Field(
+        MEASURE_PIXELS, ge=WINDOW * WINDOW,
+        description="images and crops of more pixels than this are judged (quality agent, final check) on a "
+                    "sample of full-resolution windows of half that many pixels in all, and a whole-frame pass "
+                    "tried on every photograph first tests its tool on the frame's centre (docs/BIG.md)")
     llm_url: str | None = None
     llm_model: str | None = None
     ignore: list[str] = Field(default_factory=lambda: list(UNRELIABLE), description="degradations perceived but not acted on")
@@ -154,7 +162,7 @@ class Coordinator:
         if self.config.planner not in PLANNER_REGISTRY and planner is None:
             PLANNER_REGISTRY.get(self.config.planner)  # raises with a suggestion
         self._planner = planner
-        self.quality = QualityAgent(self.config.perception, self.config.min_gain)
+        self.quality = QualityAgent(self.config.perception, self.config.min_gain, self.config.measure_pixels)
         if memory is not None:
             self.memory = memory
         elif self.config.memory:
@@ -199,26 +207,21 @@ class Coordinator:
                 report = summary.degradations[name]
                 if report.covers(config.global_area):
                     global_signature[name] = report.mean_severity
+        perceived = image  # the image whose perception decides the regions
         if global_signature:
             current, maps = self._whole_frame(trajectory, current, global_signature, maps, perceive_after=True)
-        # imaging degradations tried everywhere that perception did not find: one whole-frame pass
-        # before the regions, with the tools that test for them (camera noise)
-        tried = {n: TRY_EVERYWHERE_SEVERITY for n in config.try_everywhere
-                 if n in GLOBAL_CANDIDATES and n not in global_signature and not summary.degradations[n].present
-                 and testing_tools(n)}
-        if tried:
-            current, maps = self._whole_frame(trajectory, current, tried, maps, perceive_after=True,
-                                              tools={n: testing_tools(n) for n in tried})
+            perceived = current
         if regions is None:
             skipped = tuple(n for n in DEGRADATIONS if n not in acted_on)
             regions = decompose(maps, exclude=tuple(global_signature) + tuple(scene_signature) + skipped,
-                                whole_image=config.strategy == "global")
+                                whole_image=config.strategy == "global", min_area=config.min_region_area)
             if config.strategy == "global" and frame_wide:
                 regions = _with_frame_wide(regions, frame_wide, image.shape[:2])
             regions = [r for r in regions if r.area >= config.min_region_area]
         untouched = 1.0 - float(np.clip(sum((r.mask for r in regions), np.zeros(image.shape[:2], np.float32)), 0, 1).mean()) if regions else 1.0
         trajectory.add(RegionsStep(
             global_degradations={**global_signature, **scene_signature}, untouched_area=round(untouched, 4),
+            perceived=image_hash(perceived),
             regions=[RegionInfo(id=r.id, bbox=r.bbox, area=round(r.area, 4), signature=r.signature) for r in regions]))
         if regions:
             current = self._restore_regions(trajectory, current, maps, regions, frame_wide=tuple(frame_wide))
@@ -227,6 +230,17 @@ class Coordinator:
             untested = {n: testing_tools(n) for n in scene_signature
                         if n in config.try_everywhere and testing_tools(n) and not summary.degradations[n].present}
             current, _ = self._whole_frame(trajectory, current, scene_signature, maps, perceive_after=False, tools=untested)
+        # imaging degradations tried everywhere that perception did not find: one whole-frame pass
+        # at the end, with the tools that test for them (camera noise). At the end, not first: the
+        # regions and the scene tests were set on photographs that still carry their noise (a
+        # denoised beige close-up lifts its dark-channel floor into "haze", -19 dB; a denoised
+        # frame reads as soft and its sharpening lowered PolyU pairs by 2-5 dB; docs/REAL.md)
+        tried = {n: TRY_EVERYWHERE_SEVERITY for n in config.try_everywhere
+                 if n in GLOBAL_CANDIDATES and n not in global_signature and not summary.degradations[n].present
+                 and testing_tools(n)}
+        if tried:
+            current, _ = self._whole_frame(trajectory, current, tried, maps, perceive_after=False,
+                                           tools={n: testing_tools(n) for n in tried})
         return self._finish(trajectory, image, current, maps, start)
 
     def _whole_frame(self, trajectory: Trajectory, image: np.ndarray, signature: dict[str, float],
@@ -294,18 +308,30 @@ class Coordinator:
         if not results:
             return fused
         start = time.perf_counter()
-        after = perceive(fused, method=self.config.perception, estimates=False)
         by_id = {r.id: r for r in regions}
-        expected_before = {n: before.upsample(n, which="expected") for n in before.names}
-        expected_after = {n: after.upsample(n, which="expected") for n in after.names}
+        if base.shape[0] * base.shape[1] > self.config.measure_pixels:
+            remaining, measured = self._remaining_on_windows(base, fused, results)
+        else:
+            after = perceive(fused, method=self.config.perception, estimates=False)
+            # one full-resolution map at a time, summed under every region's mask (all sixteen at
+            # once take 1.5 GB on a 24 MP frame)
+            remaining = {r.region: ({}, {}) for r in results}
+            totals = {r.region: max(float(by_id[r.region].mask.sum()), 1e-6) for r in results}
+            for side, maps in enumerate((before, after)):
+                for name in maps.names:
+                    expected = maps.upsample(name, which="expected")
+                    for result in results:
+                        mask = by_id[result.region].mask
+                        remaining[result.region][side][name] = float((expected * mask).sum()) / totals[result.region]
+                    del expected
+            measured = {}
         kept, reverted = [], []
         for result in results:
-            mask = by_id[result.region].mask
-            total = max(float(mask.sum()), 1e-6)
-            remaining_before = {n: float((m * mask).sum()) / total for n, m in expected_before.items()}
-            remaining_after = {n: float((m * mask).sum()) / total for n, m in expected_after.items()}
+            remaining_before, remaining_after = remaining[result.region]
             top, left, bottom, right = result.box
-            measures = artifacts(base[top:bottom, left:right], fused[top:bottom, left:right], result.mask)
+            measures = measured.get(result.region)
+            if measures is None:
+                measures = artifacts(base[top:bottom, left:right], fused[top:bottom, left:right], result.mask)
             penalty = artifact_penalty(measures, list(by_id[result.region].signature))
             if result.region not in evidenced and quality_score(remaining_after, penalty) < quality_score(remaining_before):
                 reverted.append(result.region)
@@ -315,6 +341,23 @@ class Coordinator:
         trajectory.add(FinalCheckStep(kept=kept, reverted=reverted, output=image_hash(final),
                                       seconds=round(time.perf_counter() - start, 4)))
         return final
+
+    def _remaining_on_windows(self, base: np.ndarray, fused: np.ndarray, results: list[RegionResult],
+                              ) -> tuple[dict[int, tuple[dict[str, float], dict[str, float]]], dict[int, dict[str, float]]]:
+        """The final check's measures on a frame larger than ``measure_pixels``: per region, the
+        degradation remaining before and after and the artifacts, on a sample of windows of the
+        region's box (the same for ``base`` and ``fused``; the whole box when it is small enough)."""
+        remaining, measured = {}, {}
+        for result in results:
+            top, left, bottom, right = result.box
+            before_crop, after_crop = base[top:bottom, left:right], fused[top:bottom, left:right]
+            boxes = sample_windows(before_crop.shape[:2], result.mask, self.config.measure_pixels) or [
+                (0, 0, bottom - top, right - left)]
+            method = self.config.perception
+            remaining[result.region] = (remaining_on_windows(before_crop, result.mask, boxes, method),
+                                        remaining_on_windows(after_crop, result.mask, boxes, method))
+            measured[result.region] = artifacts_on_windows(before_crop, after_crop, result.mask, boxes)
+        return remaining, measured
 
     def _finish(self, trajectory: Trajectory, image: np.ndarray, result: np.ndarray, maps, start: float) -> RestoreResult:
         trajectory.header.output = image_hash(result)

@@ -4,7 +4,9 @@ judged by the quality agent (accepted, replaced by an alternative, or rolled bac
 from __future__ import annotations
 
 import json
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,6 +16,7 @@ from mosaicir.agents.messages import Candidate, QualityVerdict, RegionTask, rest
 from mosaicir.agents.planners import Planner, PlanState
 from mosaicir.agents.quality import STRONG_EVIDENCE, QualityAgent
 from mosaicir.degrade import get_degradation
+from mosaicir.quality.sample import central_box
 from mosaicir.trajectory import DecisionStep, PlanStep, QualityStep, ToolCallStep, image_hash
 from mosaicir.tools import get_tool
 
@@ -67,8 +70,19 @@ class RegionExpert:
         result.steps.append(PlanStep(region=region, planner=self.planner.name, degradations=list(signature),
                                      chain=[(c.tool, c.params) for c in remembered], note=note))
         start = time.perf_counter()
-        score, seen_before = self.quality.score(crop, weight)
-        result.score_before = result.score_after = score
+        # the crop's score, measured when a step first needs it: a pass whose candidates all leave
+        # the image unchanged or fail their own test on a sample needs none (a 24 MP frame's score
+        # takes seconds)
+        initial: list[tuple[float, dict[str, float]]] = []
+
+        def score() -> float:
+            if known is not None:
+                return known
+            if not initial:
+                initial.append(self.quality.score(crop, weight))
+            return initial[0][0]
+
+        known: float | None = None  # the score of ``current`` once a step was accepted
         current = crop
         while state.remaining and state.budget_left > 0:
             candidates = self.planner.propose(state)
@@ -81,7 +95,10 @@ class RegionExpert:
                                                  reason=f"no allowed tool for {head} ({', '.join(state.tools[head])})"))
                 self.planner.give_up(state, head)
                 continue
-            tried: list[tuple[Candidate, np.ndarray, QualityVerdict, int]] = []
+            # candidates judged this round; in ``best`` mode only the best output so far is kept
+            # (each is a full copy of the crop: a whole 24 MP frame is 288 MB), in ``first`` mode none
+            tried: list[tuple[Candidate, np.ndarray | None, QualityVerdict, int]] = []
+            best_index = -1
             accepted = None
             absent: dict[str, str] = {}  # degradation -> the tool whose own test found none of it
             for candidate in candidates:
@@ -89,7 +106,10 @@ class RegionExpert:
                     break
                 if candidate.degradation in absent:
                     continue
-                out, verdict, call = self._try(candidate, current, weight, score, result)
+                preview = None
+                if task.region is None and candidate.degradation in state.tools:
+                    preview = central_box(current.shape[:2], self.quality.measure_pixels)
+                out, verdict, call = self._try(candidate, current, weight, score, result, preview)
                 state.budget_left -= 1
                 if verdict is None:
                     state.reject(candidate)
@@ -112,16 +132,26 @@ class RegionExpert:
                     if self.planner.mode == "first":
                         break
                     continue
-                tried.append((candidate, out, verdict, call))
                 if self.planner.mode == "first":
                     if verdict.decision == "accept":
                         accepted = (candidate, out, verdict, call)
                         break
+                    del out  # rejected: its output is not needed any more
                     state.reject(candidate)
                     result.steps.append(DecisionStep(region=region, call=call, tool=candidate.tool, decision="rollback",
                                                      reason=verdict.reason))
+                    continue
+                # best mode: the first of the highest scores wins (as ``max`` picks it)
+                if best_index < 0 or verdict.score_after > tried[best_index][2].score_after:
+                    if best_index >= 0:
+                        tried[best_index] = tried[best_index][:1] + (None,) + tried[best_index][2:]
+                    best_index = len(tried)
+                    tried.append((candidate, out, verdict, call))
+                else:
+                    tried.append((candidate, None, verdict, call))
+                del out
             if self.planner.mode == "best" and tried:
-                best = max(tried, key=lambda t: t[2].score_after)
+                best = tried[best_index]
                 for candidate, _, verdict, call in tried:
                     if candidate is not best[0] or verdict.decision != "accept":
                         state.reject(candidate)
@@ -142,7 +172,8 @@ class RegionExpert:
                 self.planner.give_up(state, head)
                 continue
             candidate, current, verdict, call = accepted
-            score = verdict.score_after
+            known = verdict.score_after
+            seen_before = initial[0][1]  # measured: an accepted step was judged against it
             result.chain.append(candidate)
             if verdict.evidence is not None:
                 result.evidenced.append(candidate.tool)
@@ -158,21 +189,56 @@ class RegionExpert:
                                                      reason=f"{name} restored by {candidate.tool} too: perceived "
                                                             f"{before:.3f} before, {now:.3f} now"))
         result.image = current
-        result.score_after = score
+        if initial:
+            result.score_before = initial[0][0]
+            result.score_after = known if known is not None else initial[0][0]
         if self.memory is not None and result.chain:
             self.memory.record(signature, result.chain, result.score_after - result.score_before)
         result.steps[0].seconds = round(time.perf_counter() - start, 4)
         return result
 
-    def _try(self, candidate: Candidate, current: np.ndarray, weight: np.ndarray | None, score: float,
-             result: ExpertResult) -> tuple[np.ndarray, QualityVerdict | None, int]:
+    def _try(self, candidate: Candidate, current: np.ndarray, weight: np.ndarray | None, score: Callable[[], float],
+             result: ExpertResult, preview: tuple[int, int, int, int] | None = None,
+             ) -> tuple[np.ndarray, QualityVerdict | None, int]:
         """Run one candidate and judge it: ``(output, verdict, call number)``. A tool that fails
         gives ``(current, None, call)``; one that leaves the image unchanged gives ``current``
-        itself and a rollback verdict without a quality run."""
+        itself and a rollback verdict without a quality run. ``score()`` is the quality score of
+        ``current`` (measured on first call); a rollback decided without the quality agent
+        carries it only where candidates are compared by score (``best`` mode), NaN otherwise.
+
+        ``preview``: a box of ``current`` on which the tool's own test (``Tool.evidence``) is made
+        first: a test that rejects the step there rolls it back without running the tool on the
+        whole of ``current``, and one that accepts it decides for the whole. The coordinator's
+        whole-frame passes tried on every photograph (``RegionTask.tools``) use it on frames
+        larger than the quality agent's ``measure_pixels``: on a 24 MP photograph without rain
+        the derainer then runs on its 2 MP centre, not on 24 MP (docs/BIG.md)."""
         call = result.tool_calls
         result.tool_calls += 1
         tool = get_tool(candidate.tool)
         start = time.perf_counter()
+        sampled = None  # (evidence on the preview box, note for the reason)
+        if preview is not None:
+            top, left, bottom, right = preview
+            sample = current[top:bottom, left:right]
+            try:
+                sample_out = tool.apply(sample, candidate.params)
+            except Exception:  # the whole frame decides below
+                sample_out = sample
+            if not np.array_equal(sample_out, sample):
+                evidence = tool.evidence(sample, sample_out)
+                note = f"its test on the {right - left}x{bottom - top} centre of the frame (at {top}, {left})"
+                if evidence is not None and evidence < STRONG_EVIDENCE:
+                    result.steps.append(ToolCallStep(
+                        region=result.steps[0].region, call=call, tool=candidate.tool, degradation=candidate.degradation,
+                        params=json.loads(json.dumps(candidate.params)), input=image_hash(sample),
+                        output=image_hash(sample_out), seconds=round(time.perf_counter() - start, 4)))
+                    return current, QualityVerdict(
+                        score_before=math.nan, score_after=math.nan, remaining={}, artifacts={}, decision="rollback",
+                        evidence=evidence, reason=f"the tool's own test: evidence {evidence:.2f} (below {STRONG_EVIDENCE}), "
+                                                  f"{note}; not run on the whole frame"), call
+                if evidence is not None:  # no opinion on the centre: the whole frame's test decides
+                    sampled = (evidence, note)
+            del sample_out
         error = None
         try:
             out = tool.apply(current, candidate.params)
@@ -186,11 +252,14 @@ class RegionExpert:
         if error is not None:
             return current, None, call
         if np.array_equal(out, current):  # nothing done: no gain to judge (the input itself is returned)
-            return current, QualityVerdict(score_before=score, score_after=score, remaining={}, artifacts={}, decision="rollback",
+            unchanged = score() if self.planner.mode == "best" else math.nan
+            return current, QualityVerdict(score_before=unchanged, score_after=unchanged, remaining={}, artifacts={}, decision="rollback",
                                        reason=f"{candidate.tool} left the image unchanged"), call
         start = time.perf_counter()
-        evidence = tool.evidence(current, out)
-        verdict = self.quality.judge(current, out, weight, [candidate.degradation], score_before=score, evidence=evidence)
+        evidence = tool.evidence(current, out) if sampled is None else sampled[0]
+        verdict = self.quality.judge(current, out, weight, [candidate.degradation], score_before=score(), evidence=evidence)
+        if sampled is not None:
+            verdict.reason += f" ({sampled[1]})"
         result.steps.append(QualityStep(
             region=result.steps[0].region, call=call, tool=candidate.tool, score_before=verdict.score_before,
             score_after=verdict.score_after, remaining=verdict.remaining, naturalness=verdict.naturalness,

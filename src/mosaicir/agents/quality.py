@@ -7,6 +7,9 @@ import numpy as np
 from mosaicir.agents.messages import QualityVerdict
 from mosaicir.quality import artifact_penalty, artifacts, quality_score, remaining_degradation
 from mosaicir.quality.niqe import PATCH, niqe
+from mosaicir.quality.sample import (
+    MEASURE_PIXELS, artifacts_on_windows, naturalness_on_windows, remaining_on_windows, sample_windows,
+)
 
 #: A step must raise the score by at least this much to be kept.
 MIN_GAIN = 0.02
@@ -23,11 +26,20 @@ class QualityAgent:
     against the step's input; accepts a step that raises the score by ``min_gain`` or more, and
     asks for a rollback otherwise. A step whose tool gives physical evidence of what it removed
     (``Tool.evidence``) is decided by that evidence (``STRONG_EVIDENCE``); the score is still
-    recorded."""
+    recorded.
 
-    def __init__(self, method: str = "auto", min_gain: float = MIN_GAIN) -> None:
+    Crops larger than ``measure_pixels`` are measured on a fixed sample of full-resolution windows
+    of half that many pixels in all (:mod:`mosaicir.quality.sample`), the same for a step's input
+    and output; smaller ones whole."""
+
+    def __init__(self, method: str = "auto", min_gain: float = MIN_GAIN, measure_pixels: int = MEASURE_PIXELS) -> None:
         self.method = method
         self.min_gain = min_gain
+        self.measure_pixels = measure_pixels
+
+    def windows(self, image: np.ndarray, weight: np.ndarray | None = None) -> list[tuple[int, int, int, int]] | None:
+        """The windows ``image`` is measured on (None: whole; see :func:`sample_windows`)."""
+        return sample_windows(image.shape[:2], weight, self.measure_pixels)
 
     @staticmethod
     def naturalness(image: np.ndarray) -> float | None:
@@ -40,6 +52,10 @@ class QualityAgent:
         return round(quality_score(remaining, penalty) - (NIQE_WEIGHT * naturalness if naturalness is not None else 0.0), 4)
 
     def score(self, image: np.ndarray, weight: np.ndarray | None = None) -> tuple[float, dict[str, float]]:
+        boxes = self.windows(image, weight)
+        if boxes is not None:
+            remaining = remaining_on_windows(image, weight, boxes, self.method)
+            return self._total(remaining, naturalness_on_windows(image, boxes)), remaining
         remaining = remaining_degradation(image, weight, self.method)
         return self._total(remaining, self.naturalness(image)), remaining
 
@@ -47,10 +63,16 @@ class QualityAgent:
               score_before: float | None = None, evidence: float | None = None) -> QualityVerdict:
         if score_before is None:
             score_before, _ = self.score(before, weight)
-        remaining = remaining_degradation(after, weight, self.method)
-        measures = artifacts(before, after, weight)
+        boxes = self.windows(after, weight)
+        if boxes is not None:
+            remaining = remaining_on_windows(after, weight, boxes, self.method)
+            measures = artifacts_on_windows(before, after, weight, boxes)
+            naturalness = naturalness_on_windows(after, boxes)
+        else:
+            remaining = remaining_degradation(after, weight, self.method)
+            measures = artifacts(before, after, weight)
+            naturalness = self.naturalness(after)
         penalty = artifact_penalty(measures, targets)
-        naturalness = self.naturalness(after)
         score_after = self._total(remaining, naturalness, penalty)
         gain = score_after - score_before
         if evidence is not None:

@@ -30,14 +30,24 @@ def fuse(image: np.ndarray, results: list[RegionResult]) -> np.ndarray:
     image = check_image(image)
     if not results:
         return image.copy()
-    delta = np.zeros_like(image)
-    weight = np.zeros(image.shape[:2], np.float32)
+    # only the box around all the results is blended; the rest is copied (it is the input there)
+    y0, x0 = min(r.box[0] for r in results), min(r.box[1] for r in results)
+    y1, x1 = max(r.box[2] for r in results), max(r.box[3] for r in results)
+    base = image[y0:y1, x0:x1]
+    delta = np.zeros_like(base)
+    weight = np.zeros(base.shape[:2], np.float32)
     for result in results:
         top, left, bottom, right = result.box
         mask = result.mask.astype(np.float32)
-        delta[top:bottom, left:right] += mask[:, :, None] * (result.image - image[top:bottom, left:right])
-        weight[top:bottom, left:right] += mask
-    covered = weight > 0
-    blended = image + delta / np.maximum(weight, 1.0)[:, :, None]
-    out = np.where(covered[:, :, None], np.clip(blended, 0.0, 1.0), image)
-    return out.astype(np.float32)
+        delta[top - y0:bottom - y0, left - x0:right - x0] += mask[:, :, None] * (result.image - image[top:bottom, left:right])
+        weight[top - y0:bottom - y0, left - x0:right - x0] += mask
+    # in place, in ``delta``: the same operations as ``where(covered, clip(image + delta / max(weight, 1)),
+    # image)`` without five more full-size copies (1.4 GB on a 24 MP photograph)
+    uncovered = weight <= 0
+    delta /= np.maximum(weight, 1.0)[:, :, None]
+    delta += base
+    np.clip(delta, 0.0, 1.0, out=delta)
+    np.copyto(delta, base, where=uncovered[:, :, None])
+    out = image.copy()
+    out[y0:y1, x0:x1] = delta
+    return out

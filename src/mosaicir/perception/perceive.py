@@ -114,8 +114,11 @@ def physical_estimates(image: np.ndarray, maps: DegradationMaps, features: dict[
         flagged = maps.flag_cells(name)
         return flagged if flagged.any() else np.ones_like(flagged)
 
-    sigma = features["noise_sigma"] if features is not None else noise_sigma_map(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
-    out["noise_sigma"] = float(np.median(sigma[where("noise")]) * 255.0) if "noise" in present else 0.0
+    if "noise" in present:  # the full-resolution noise map only when there is noise to measure
+        sigma = features["noise_sigma"] if features is not None else noise_sigma_map(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
+        out["noise_sigma"] = float(np.median(sigma[where("noise")]) * 255.0)
+    else:
+        out["noise_sigma"] = 0.0
     if quality is not None:
         out["jpeg_quality"] = float(quality)
     elif "jpeg" in present:  # model inverse of the perceived severity (quality = 65 - 60 s)

@@ -117,7 +117,13 @@ def niqe(image: np.ndarray, patch: int = PATCH) -> float:
     """NIQE of ``image`` (``H x W x 3`` in [0, 1], at least ``2 * patch`` pixels on each side is
     advisable); lower is more natural. Returns NaN when the image holds fewer than two patches."""
     image = check_image(image)
-    features = patch_features(image, patch)
+    return niqe_of_features(patch_features(image, patch))
+
+
+def niqe_of_features(features: np.ndarray) -> float:
+    """NIQE of the patches whose features (``N x 36``, :func:`patch_features`) are given: those of
+    one image, or those of several windows of one image pooled (a sample of a large photograph).
+    NaN with fewer than two patches."""
     if features.shape[0] < 2:
         return float("nan")
     mean, cov = pristine_model()

@@ -23,6 +23,9 @@ from mosaicir.perception.maps import DegradationMaps
 MIN_CELLS = 48
 #: Soft-mask feathering: Gaussian sigma in pixels.
 FEATHER_SIGMA = 6.0
+#: ``decompose(min_area=a)`` leaves out regions whose cells cover less than this share of ``a``:
+#: the feathered mask has the cells' area up to what falls below 1e-3 at its rim, never twice it.
+MIN_AREA_SHARE = 0.5
 
 
 @dataclass
@@ -54,10 +57,11 @@ class Region:
 
 
 def mask_bbox(mask: np.ndarray, level: float = 1e-3) -> tuple[int, int, int, int]:
-    ys, xs = np.nonzero(mask > level)
-    if ys.size == 0:
+    above = mask > level
+    rows, cols = np.flatnonzero(above.any(axis=1)), np.flatnonzero(above.any(axis=0))  # no index list per pixel
+    if rows.size == 0:
         return 0, 0, 0, 0
-    return int(ys.min()), int(xs.min()), int(ys.max()) + 1, int(xs.max()) + 1
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
 
 
 def _feather(hard: np.ndarray, sigma: float) -> np.ndarray:
@@ -67,7 +71,7 @@ def _feather(hard: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def decompose(maps: DegradationMaps, *, exclude: tuple[str, ...] = (), min_cells: int = MIN_CELLS,
-              feather_sigma: float = FEATHER_SIGMA, whole_image: bool = False) -> list[Region]:
+              feather_sigma: float = FEATHER_SIGMA, whole_image: bool = False, min_area: float = 0.0) -> list[Region]:
     """Regions of like degradation from perception maps.
 
     Args:
@@ -77,6 +81,10 @@ def decompose(maps: DegradationMaps, *, exclude: tuple[str, ...] = (), min_cells
         feather_sigma: softness of the mask borders, pixels.
         whole_image: one region covering the whole image, whose signature holds every degradation
             the summary finds present (the ``global`` strategy).
+        min_area: share of the image below which the caller drops a region (``Region.area``):
+            regions whose cells cover less than ``MIN_AREA_SHARE`` of it are left out before their
+            full-resolution mask is made (on a 24 MP photograph a few hundred specks of a few cells
+            each would otherwise take a 96 MB mask each); the caller still compares ``area`` with it.
 
     Returns:
         Regions that need restoring, largest first.
@@ -110,10 +118,15 @@ def decompose(maps: DegradationMaps, *, exclude: tuple[str, ...] = (), min_cells
             labels[comp == c] = count
     labels = _merge_small(labels, severity, min_cells)
     regions = []
+    # pixels per cell along each axis (the last row and column of cells may be cut by the border)
+    rows = np.minimum(maps.cell, height - np.arange(labels.shape[0]) * maps.cell).astype(np.float64)
+    cols = np.minimum(maps.cell, width - np.arange(labels.shape[1]) * maps.cell).astype(np.float64)
     for value in np.unique(labels):
         if value == 0:
             continue
         cells = labels == value
+        if min_area > 0 and float(rows @ cells @ cols) / (height * width) < MIN_AREA_SHARE * min_area:
+            continue  # feathering keeps a region's area (a Gaussian keeps mass): it cannot reach min_area
         signature = {name: round(float(severity[i][cells & flagged[i]].mean()), 3)
                      for i, name in enumerate(names) if (cells & flagged[i]).mean() > 0.3 * cells.mean()}
         if not signature:

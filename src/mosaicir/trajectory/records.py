@@ -21,10 +21,15 @@ from mosaicir.io.atomic import atomic_write_text
 
 
 def image_hash(image: np.ndarray) -> str:
-    """``sha256:<16 hex>`` of an image's shape and 8-bit pixels (stable across float noise)."""
-    pixels = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
-    digest = hashlib.sha256(str(pixels.shape).encode() + pixels.tobytes()).hexdigest()
-    return f"sha256:{digest[:16]}"
+    """``sha256:<16 hex>`` of an image's shape and 8-bit pixels (stable across float noise).
+
+    Converted and hashed in bands of rows: the same digest as of the whole 8-bit image at once,
+    without its float copies (a 24 MP photograph is hashed several times per run)."""
+    hasher = hashlib.sha256(str(image.shape).encode())
+    rows = max(1, (1 << 22) // max(1, image[0].size))  # about 4 M values per band
+    for top in range(0, image.shape[0], rows):
+        hasher.update(np.round(np.clip(image[top:top + rows], 0, 1) * 255).astype(np.uint8).tobytes())
+    return f"sha256:{hasher.hexdigest()[:16]}"
 
 
 class _Step(BaseModel):
@@ -57,6 +62,9 @@ class RegionsStep(_Step):
     global_degradations: dict[str, float] = {}
     regions: list[RegionInfo]
     untouched_area: float = Field(description="share of the image that needs nothing")
+    perceived: str | None = Field(
+        None, description="hash of the image whose perception gave the regions (None: the image after every "
+                          "whole-frame pass before them)")
 
 
 class PlanStep(_Step):

@@ -48,13 +48,19 @@ def replay(trajectory: Trajectory, image: np.ndarray, *, check: bool = True) -> 
     config = RestoreConfig.model_validate(header.config)
     current = image
     split = next((i for i, s in enumerate(trajectory.steps) if s.kind == "regions"), len(trajectory.steps))
+    seen = {image_hash(current): current}
     for call in accepted_calls(trajectory, None, trajectory.steps[:split]):
         current = get_tool(call.tool).apply(current, call.params)
+        seen[image_hash(current)] = current
     regions_step = trajectory.steps[split] if split < len(trajectory.steps) else None
     if regions_step is not None and regions_step.regions:
-        maps = perceive(current, method=config.perception, estimates=False)
+        # the regions come from the perception of the image the coordinator perceived (before a
+        # pass tried on every photograph), recorded by its hash
+        source = seen.get(regions_step.perceived, current) if regions_step.perceived else current
+        maps = perceive(source, method=config.perception, estimates=False)
         regions = decompose(maps, exclude=tuple(regions_step.global_degradations) + tuple(config.ignore),
-                            whole_image=config.strategy == "global")
+                            whole_image=config.strategy == "global", min_area=config.min_region_area)
+        regions = [r for r in regions if r.area >= config.min_region_area]  # as the coordinator left them
         recorded = [(r.id, tuple(r.bbox)) for r in regions_step.regions]
         if check and [(r.id, tuple(r.bbox)) for r in regions] != recorded:
             raise InvalidInputError("the regions differ from the recorded ones (were they given as masks?)")
