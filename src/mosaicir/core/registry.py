@@ -22,11 +22,16 @@ class Registry(Generic[T]):
     Args:
         kind: what the registry holds, used in messages ("tool", "degradation", ...).
         entry_point_group: optional entry-point group loaded on first lookup.
+        loader: turns what an entry point names into an entry, ``loader(name, loaded) -> entry``
+            (e.g. a class or factory into a checked instance); raises to refuse it. By default
+            the loaded object itself.
     """
 
-    def __init__(self, kind: str, entry_point_group: str | None = None) -> None:
+    def __init__(self, kind: str, entry_point_group: str | None = None,
+                 loader: Callable[[str, object], T] | None = None) -> None:
         self.kind = kind
         self.entry_point_group = entry_point_group
+        self.loader = loader
         self._entries: dict[str, T] = {}
         self._plugins_loaded = entry_point_group is None
 
@@ -83,7 +88,8 @@ class Registry(Generic[T]):
             if ep.name in self._entries:
                 continue
             try:
-                self.register(ep.name, ep.load())
+                loaded = ep.load()
+                self.register(ep.name, self.loader(ep.name, loaded) if self.loader is not None else loaded)
             except Exception as exc:  # a broken plug-in must not break the registry
                 raise MosaicirError(
                     f"cannot load {self.kind} plug-in {ep.name!r} from {ep.value}: {exc}"

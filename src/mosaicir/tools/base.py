@@ -14,8 +14,9 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from mosaicir.core.errors import InvalidInputError
+from mosaicir.core.errors import InvalidInputError, MosaicirError
 from mosaicir.core.image import check_image
+from mosaicir.core.names import DEGRADATIONS
 from mosaicir.core.registry import Registry
 
 
@@ -117,9 +118,36 @@ class Tool(ABC):
         return f"{type(self).__name__}(name={self.name!r}, targets={self.targets})"
 
 
+def plugin_tool(name: str, loaded: object) -> Tool:
+    """The tool an entry point of the ``mosaicir.tools`` group names, checked: ``loaded`` is a
+    :class:`Tool` subclass (instantiated without arguments), a Tool instance, or a function
+    without arguments that returns either. The tool's ``name`` must be the entry point's, its
+    ``targets`` known degradations and its ``Params`` a :class:`ToolParams` whose defaults are
+    valid. Raises :class:`MosaicirError` saying what is wrong."""
+    tool = loaded
+    if not isinstance(tool, (Tool, type)) and callable(tool):
+        tool = tool()  # a factory, which may return an instance or a class
+    if isinstance(tool, type) and issubclass(tool, Tool):
+        tool = tool()
+    if not isinstance(tool, Tool):
+        raise MosaicirError(f"it gives {type(tool).__name__}, not a mosaicir Tool (a subclass, an instance "
+                            "or a function that returns one)")
+    if getattr(tool, "name", None) != name:
+        raise MosaicirError(f"the entry point is called {name!r} but its tool {getattr(tool, 'name', None)!r}")
+    targets = tuple(getattr(tool, "targets", ()))
+    if not targets or not set(targets) <= set(DEGRADATIONS):
+        raise MosaicirError(f"targets {targets!r} are not among the degradations {', '.join(DEGRADATIONS)}")
+    params = getattr(tool, "Params", None)
+    if not (isinstance(params, type) and issubclass(params, ToolParams)):
+        raise MosaicirError("its Params is not a mosaicir.tools.ToolParams subclass")
+    params()  # the defaults must be valid: planners start from them
+    return tool
+
+
 #: Tools by name (instances). Third-party tools register through the entry-point group
-#: ``mosaicir.tools``: each entry point names a Tool subclass or instance.
-TOOL_REGISTRY: Registry[Tool] = Registry("tool", "mosaicir.tools")
+#: ``mosaicir.tools``: each entry point names a Tool subclass, an instance or a function that
+#: returns one (:func:`plugin_tool` checks it).
+TOOL_REGISTRY: Registry[Tool] = Registry("tool", "mosaicir.tools", loader=plugin_tool)
 
 
 def register_tool(tool: Tool | type[Tool]) -> Tool:

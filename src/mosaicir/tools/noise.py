@@ -79,17 +79,23 @@ def camera_noise_statistics(before: np.ndarray, after: np.ndarray) -> dict[str, 
 #: from) and correlated over neighbouring pixels as demosaicing and JPEG make it (at least
 #: CAMERA_CORRELATION: 0.33-0.61 on PolyU, 0.22 on the grain of old scans such as `lenna` and
 #: `womanhat`, which it would have smoothed to 37.6 and 39.1 dB against the input).
+#: Its colour must not outweigh its luma (chroma share at most CAMERA_CHROMA: 0.29-0.85 where it
+#: gained on PolyU but for two circuit boards, 0.87-0.89; 0.88-1.58 on the grain of the film scans
+#: and JPEG-origin photographs of ../shared/data/natural it would have smoothed to 34.4-39.7 dB
+#: against the input).
 #: ``scripts/camera_noise_evidence.py``, docs/REAL.md.
 CAMERA_TEXTURE_RATIO = 2.5
 CAMERA_CORRELATION = 0.3
+CAMERA_CHROMA = 0.86
 
 
 def camera_noise_evidence(before: np.ndarray, after: np.ndarray) -> float:
     """1 when what a denoising step removed looks like a camera's noise (:func:`camera_noise_statistics`:
     texture share at most ``CAMERA_TEXTURE_RATIO``, neighbour correlation at least
-    ``CAMERA_CORRELATION``), else 0."""
+    ``CAMERA_CORRELATION``, chroma share at most ``CAMERA_CHROMA``), else 0."""
     measures = camera_noise_statistics(before, after)
-    return float(measures["texture"] <= CAMERA_TEXTURE_RATIO and measures["correlation"] >= CAMERA_CORRELATION)
+    return float(measures["texture"] <= CAMERA_TEXTURE_RATIO and measures["correlation"] >= CAMERA_CORRELATION
+                 and measures["chroma"] <= CAMERA_CHROMA)
 
 
 def estimate_noise_sigma(image: np.ndarray) -> float:
