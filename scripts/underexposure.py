@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mosaicir.agents.coordinator import FRAME_WIDE_AREA, UNDEREXPOSED_WHITE
+from mosaicir.agents.coordinator import FRAME_WIDE_AREA
+from mosaicir.agents.routing import UNDEREXPOSED_WHITE
 from mosaicir.degrade.generator import load_labels, load_manifest
 from mosaicir.io import load_image
 from mosaicir.perception import perceive

@@ -299,7 +299,7 @@ def test_llm_planner_falls_back_on_invalid_plans(chat_server, answer):
 
 
 def test_ignored_degradations_are_acted_on_only_over_the_whole_frame():
-    from mosaicir.agents.coordinator import frame_wide_degradations
+    from mosaicir.agents.routing import frame_wide_degradations
     from mosaicir.core.names import DEGRADATIONS
     from mosaicir.perception import DegradationReport, PerceptionSummary
 
@@ -342,7 +342,7 @@ def test_ignored_degradations_are_acted_on_only_over_the_whole_frame():
 
 
 def test_whole_frame_scene_pass_runs_after_the_regions_and_replays(scene, monkeypatch):
-    import mosaicir.agents.coordinator as coordinator
+    import mosaicir.agents.routing as routing
 
     # a hazy scene, noisy on its left half; perception is made to report the haze over the whole
     # frame: the dehazer runs on the whole image after the regional denoising (haze comes first in
@@ -350,8 +350,8 @@ def test_whole_frame_scene_pass_runs_after_the_regions_and_replays(scene, monkey
     hazy = degrade(scene, "haze", 0.6, seed=1)
     image = hazy.copy()
     image[:, :128] = degrade(hazy, "noise", 0.6)[:, :128]
-    monkeypatch.setattr(coordinator, "frame_wide_degradations", lambda summary, config: {"haze": 0.5})
-    monkeypatch.setattr(coordinator, "GLOBAL_CANDIDATES", ())  # the noise stays regional here
+    monkeypatch.setattr(routing, "frame_wide_degradations", lambda summary, config: {"haze": 0.5})
+    monkeypatch.setattr(routing, "GLOBAL_CANDIDATES", ())  # the noise stays regional here
     result = Coordinator(config(strategy="spatial")).run(image)
     steps = result.trajectory.steps
     regions_at = next(i for i, s in enumerate(steps) if s.kind == "regions")
@@ -366,6 +366,7 @@ def test_whole_frame_scene_pass_runs_after_the_regions_and_replays(scene, monkey
 
 def test_under_exposed_frame_is_brightened_from_its_own_white_point(scene, monkeypatch):
     import mosaicir.agents.coordinator as coordinator
+    from mosaicir.agents.routing import UNDEREXPOSED_WHITE
     from mosaicir.core.names import DEGRADATIONS
     from mosaicir.perception.perceive import white_point
 
@@ -378,7 +379,7 @@ def test_under_exposed_frame_is_brightened_from_its_own_white_point(scene, monke
 
     def perceive_dark(image, **kwargs):  # low light over the whole frame while it is under-exposed
         maps = real_perceive(image, **kwargs)
-        if white_point(image) < coordinator.UNDEREXPOSED_WHITE:
+        if white_point(image) < UNDEREXPOSED_WHITE:
             maps.confidence[DEGRADATIONS.index("low_light")] = 1.0
             maps.severity[DEGRADATIONS.index("low_light")] = 0.6
         return maps

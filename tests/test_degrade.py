@@ -10,7 +10,7 @@ from mosaicir.core.image import psnr
 from mosaicir.core.names import DEGRADATIONS, PHYSICAL_ORDER
 from mosaicir.degrade import DEGRADATION_REGISTRY, get_degradation
 from mosaicir.degrade.depth import DEPTH_LAYOUTS, DepthParams, synthetic_depth
-from mosaicir.degrade.kernels import disk_kernel, motion_kernel
+from mosaicir.estimators.kernels import disk_kernel, motion_kernel
 
 NAMES = DEGRADATION_REGISTRY.names()
 SEVERITIES = (0.2, 0.4, 0.6, 0.8, 1.0)

@@ -14,7 +14,7 @@ from mosaicir.agents.quality import STRONG_EVIDENCE, QualityAgent
 from mosaicir.core.image import psnr
 from mosaicir.tools import get_tool
 from mosaicir.tools.haze import haze_evidence, veil_colour_spread
-from mosaicir.tools.light import colour_noise, short_exposure
+from mosaicir.estimators.exposure import colour_noise, short_exposure
 from mosaicir.tools.rain import rain_evidence, streak_evidence
 
 

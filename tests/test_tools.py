@@ -16,7 +16,7 @@ from mosaicir.core.names import DEGRADATIONS
 from mosaicir.core.registry import Registry
 from mosaicir.degrade import get_degradation
 from mosaicir.tools import TOOL_REGISTRY, get_tool, tools_for
-from mosaicir.tools.tiling import process_tiled
+from mosaicir.runtime.tiling import process_tiled
 from helpers import resized
 from tool_contract import check_contract, check_gain, check_param_space, check_restraint
 
@@ -105,7 +105,7 @@ def test_tools_list_cli():
 
 @pytest.mark.parametrize("length,angle", [(12.5, 30.0), (18.0, 120.0)])
 def test_spectral_motion_estimate(length, angle):
-    from mosaicir.degrade.kernels import convolve, motion_kernel
+    from mosaicir.estimators.kernels import convolve, motion_kernel
     from mosaicir.tools.blur import MOTION_MIN_LENGTH, estimate_motion
 
     sharp = (cv2.resize(skimage.data.astronaut(), (256, 256), interpolation=cv2.INTER_AREA) / 255.0).astype(np.float32)
@@ -117,7 +117,7 @@ def test_spectral_motion_estimate(length, angle):
 
 
 def test_tv_deconvolution_beats_wiener_with_the_true_kernel(fixture_image):
-    from mosaicir.degrade.kernels import convolve, motion_kernel
+    from mosaicir.estimators.kernels import convolve, motion_kernel
     from mosaicir.tools.blur import tv_deconvolve, wiener_deconvolve
 
     kernel = motion_kernel(11.0, 60.0, 4.4)

@@ -265,7 +265,7 @@ def make_config(*, only: str | Sequence[str] | None = None, ignore: str | Sequen
     from pydantic import ValidationError
 
     from mosaicir.agents import RestoreConfig
-    from mosaicir.agents.coordinator import FRAME_WIDE_CANDIDATES  # restored frame-wide even when ignored
+    from mosaicir.agents.routing import FRAME_WIDE_CANDIDATES  # restored frame-wide even when ignored
 
     known = set(RestoreConfig.model_fields)
     for name in options:

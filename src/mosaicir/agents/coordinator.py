@@ -16,7 +16,6 @@ Strategies (names used by the CLI and the benchmark):
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
@@ -30,64 +29,37 @@ from mosaicir.agents.memory import Memory
 from mosaicir.agents.messages import RegionTask, restoration_sorted
 from mosaicir.agents.planners import PLANNER_REGISTRY, Planner, make_planner
 from mosaicir.agents.quality import QualityAgent
+from mosaicir.agents.routing import UNRELIABLE, frame_params, route
 from mosaicir.core.errors import InvalidInputError
 from mosaicir.core.image import check_image
 from mosaicir.core.names import DEGRADATIONS
 from mosaicir.fusion import RegionResult, fuse
-from mosaicir.perception import DegradationMaps, PerceptionSummary, perceive
+from mosaicir.perception import DegradationMaps, perceive
 from mosaicir.quality import artifact_penalty, artifacts, quality_score
 from mosaicir.quality.sample import (
     MEASURE_PIXELS, WINDOW, artifacts_on_windows, remaining_on_windows, sample_windows,
 )
 from mosaicir.regions import Region, decompose
-from mosaicir.tools import TOOL_REGISTRY
 from mosaicir.trajectory import (
-    FinalCheckStep, FusionStep, PerceptionStep, RegionInfo, RegionsStep, Trajectory, TrajectoryHeader, image_hash,
+    FinalCheckStep, FusionStep, PerceptionStep, RegionInfo, RegionsStep, Trajectory, TrajectoryHeader, WholeFramePass,
+    image_hash,
 )
 
 STRATEGIES: tuple[str, ...] = ("none", "global", "spatial")
-#: Degradations not acted on by default: their detectors reach a validation F1 below 0.2
-#: (docs/PERCEPTION.md), and acting on false alarms costs more than the misses (docs/BENCHMARKS.md).
-UNRELIABLE: tuple[str, ...] = ("motion_blur", "rain", "low_light")
-#: Scene degradations restored on the whole frame when perception finds them over nearly all of it;
-#: rain and low light, ignored by default, are acted on only then, low light only on an
-#: under-exposed frame (``UNDEREXPOSED_WHITE``).
-FRAME_WIDE_CANDIDATES: tuple[str, ...] = ("haze", "rain", "low_light")
-#: Of those, the ones restored on the whole frame wherever perception finds them, however little of
-#: the frame it flags: the dehazer estimates the veil pixel by pixel and tests for haze itself
-#: (``checks_presence``), so clear parts stay as they are, while the haze maps, weak region by
-#: region, flag a few patches of a frame hazy all over (docs/BENCHMARKS.md).
-FRAME_WIDE_WHEREVER_FOUND: tuple[str, ...] = ("haze",)
-#: Low light found over the whole frame is restored only when the frame's white point (99th
-#: percentile of the value, ``white_point`` in the perception estimates) is below this: naturally
-#: dark photographs, which perception also reads as darkened all over, keep their lights and
-#: highlights, while exposure cut down (scaled or shifted) leaves nothing near white (docs/BENCHMARKS.md).
-#: 0.9 until the real sets: a dim rainy photograph of Rain100L (white point 0.75, its reference
-#: 0.56) lost 4.7 dB to the stretch, and clean dim photographs reach 0.83-0.89 (docs/REAL.md).
-UNDEREXPOSED_WHITE = 0.7
-#: Default share of the frame above which they count as covering it (``RestoreConfig.frame_wide_area``).
+#: Default share of the frame above which scene degradations count as covering it
+#: (``RestoreConfig.frame_wide_area``).
 FRAME_WIDE_AREA = 0.8
 #: Regions smaller than this share of the frame are left as they are: on real photographs the
 #: detectors' isolated flags (a soft background read as defocus or low resolution, 0.4-5% of the
 #: frame) are false alarms, and sharpening them lowered 5 of the 49 PolyU development crops by
 #: 0.1-0.5 dB (docs/REAL.md); the regions of the synthetic suites cover a tenth of the frame or more.
 MIN_REGION_AREA = 0.06
-#: Degradations the coordinator restores on the whole frame when they cover most of it.
-GLOBAL_CANDIDATES: tuple[str, ...] = ("jpeg", "noise")
-#: Degradations tried on the whole frame of every photograph (``RestoreConfig.try_everywhere``),
-#: whatever perception says, with tools that keep a step only on their own evidence of it
-#: (``Tool.evidence``): perception finds rain on 17 of the 60 Rain100L development photographs and
-#: on 45 of 191 clean ones, while what the derainer removed tells streaks from texture
-#: (docs/REAL.md). The value is the severity used when perception does not flag it.
-TRY_EVERYWHERE_SEVERITY = 0.5
-#: The only tools a pass tried on every photograph may use, per degradation: each tests what its
-#: step removed (``Tool.evidence``). Camera noise too faint for perception (PolyU's, 2-6/255 after
-#: the camera's demosaicing and JPEG) gets the network trained on the camera's noise, not the
-#: Gaussian-trained one (docs/REAL.md).
-TRY_EVERYWHERE_TOOLS: dict[str, tuple[str, ...]] = {
-    "rain": ("derain_unet",),
-    "noise": ("denoise_camera_unet",),
-}
+#: Degradations tried on the whole frame of every photograph by default
+#: (``RestoreConfig.try_everywhere``), whatever perception says, with the tools that keep a step only
+#: on their own evidence of it (``Tool.tried_everywhere``): perception finds rain on 17 of the 60
+#: Rain100L development photographs and on 45 of 191 clean ones, while what the derainer removed
+#: tells streaks from texture; camera noise is too faint for perception (docs/REAL.md).
+TRY_EVERYWHERE: tuple[str, ...] = ("rain", "noise")
 
 
 class RestoreConfig(BaseModel):
@@ -107,8 +79,9 @@ class RestoreConfig(BaseModel):
     global_area: float = Field(0.6, ge=0.0, le=1.0, description="share of the frame above which JPEG/noise are restored globally")
     frame_wide_area: float = Field(
         FRAME_WIDE_AREA, ge=0.0, le=1.0,
-        description="share of the frame flagged above which haze and rain are restored on the whole frame, "
-                    "even when ignored (1 = never)")
+        description="share of the frame flagged above which the scene degradations (rain; low light on an "
+                    "under-exposed frame) are restored on the whole frame after the regions, even when ignored; haze is "
+                    "restored so wherever found (1 = none of them)")
     min_gain: float = Field(0.02, ge=0.0, description="least quality-score gain for a step to be kept")
     min_region_area: float = Field(
         MIN_REGION_AREA, ge=0.0, le=1.0,
@@ -122,7 +95,7 @@ class RestoreConfig(BaseModel):
     llm_model: str | None = None
     ignore: list[str] = Field(default_factory=lambda: list(UNRELIABLE), description="degradations perceived but not acted on")
     try_everywhere: list[str] = Field(
-        default_factory=lambda: ["rain", "noise"],
+        default_factory=lambda: list(TRY_EVERYWHERE),
         description="degradations tried on the whole frame of every photograph, whatever perception says, "
                     "by tools that keep a step only on their own evidence of it")
 
@@ -194,68 +167,45 @@ class Coordinator:
         current = image
         if config.strategy == "none":
             return self._finish(trajectory, image, image, maps, start)
-        global_signature: dict[str, float] = {}
         summary = maps.summary()
-        frame_wide = frame_wide_degradations(summary, config)
-        acted_on = [n for n in DEGRADATIONS if n not in config.ignore or n in frame_wide]
-        scene_signature: dict[str, float] = {}
-        if config.strategy == "spatial":
-            scene_signature = frame_wide
-            for name in GLOBAL_CANDIDATES:
-                if name not in acted_on:
-                    continue
-                report = summary.degradations[name]
-                if report.covers(config.global_area):
-                    global_signature[name] = report.mean_severity
+        routing = route(summary, config)
+        trajectory.add(routing)
         perceived = image  # the image whose perception decides the regions
-        if global_signature:
-            current, maps = self._whole_frame(trajectory, current, global_signature, maps, perceive_after=True)
+        for plan in routing.before:
+            current, maps = self._whole_frame(trajectory, current, plan, maps)
             perceived = current
         if regions is None:
-            skipped = tuple(n for n in DEGRADATIONS if n not in acted_on)
-            regions = decompose(maps, exclude=tuple(global_signature) + tuple(scene_signature) + skipped,
-                                whole_image=config.strategy == "global", min_area=config.min_region_area)
-            if config.strategy == "global" and frame_wide:
-                regions = _with_frame_wide(regions, frame_wide, image.shape[:2])
-            regions = [r for r in regions if r.area >= config.min_region_area]
+            regions = decompose(maps, exclude=tuple(routing.exclude), whole_image=routing.whole_image,
+                                min_area=routing.min_area)
+            if routing.whole_image and routing.frame_wide:
+                regions = _with_frame_wide(regions, routing.frame_wide, image.shape[:2])
+            regions = [r for r in regions if r.area >= routing.min_area]
         untouched = 1.0 - float(np.clip(sum((r.mask for r in regions), np.zeros(image.shape[:2], np.float32)), 0, 1).mean()) if regions else 1.0
+        first = {n: v for plan in routing.before for n, v in plan.signature.items()}
+        scene = {n: v for plan in routing.after if plan.stage == "scene" for n, v in plan.signature.items()}
         trajectory.add(RegionsStep(
-            global_degradations={**global_signature, **scene_signature}, untouched_area=round(untouched, 4),
+            global_degradations={**first, **scene}, untouched_area=round(untouched, 4),
             perceived=image_hash(perceived),
             regions=[RegionInfo(id=r.id, bbox=r.bbox, area=round(r.area, 4), signature=r.signature) for r in regions]))
         if regions:
-            current = self._restore_regions(trajectory, current, maps, regions, frame_wide=tuple(frame_wide))
-        if scene_signature:
-            # scene degradations come first in the physical order, so they are restored last
-            untested = {n: testing_tools(n) for n in scene_signature
-                        if n in config.try_everywhere and testing_tools(n) and not summary.degradations[n].present}
-            current, _ = self._whole_frame(trajectory, current, scene_signature, maps, perceive_after=False, tools=untested)
-        # imaging degradations tried everywhere that perception did not find: one whole-frame pass
-        # at the end, with the tools that test for them (camera noise). At the end, not first: the
-        # regions and the scene tests were set on photographs that still carry their noise (a
-        # denoised beige close-up lifts its dark-channel floor into "haze", -19 dB; a denoised
-        # frame reads as soft and its sharpening lowered PolyU pairs by 2-5 dB; docs/REAL.md)
-        tried = {n: TRY_EVERYWHERE_SEVERITY for n in config.try_everywhere
-                 if n in GLOBAL_CANDIDATES and n not in global_signature and not summary.degradations[n].present
-                 and testing_tools(n)}
-        if tried:
-            current, _ = self._whole_frame(trajectory, current, tried, maps, perceive_after=False,
-                                           tools={n: testing_tools(n) for n in tried})
+            current = self._restore_regions(trajectory, current, maps, regions, frame_wide=tuple(routing.frame_wide))
+        for plan in routing.after:
+            current, _ = self._whole_frame(trajectory, current, plan, maps)
         return self._finish(trajectory, image, current, maps, start)
 
-    def _whole_frame(self, trajectory: Trajectory, image: np.ndarray, signature: dict[str, float],
-                     maps: DegradationMaps, perceive_after: bool,
-                     tools: dict[str, list[str]] | None = None) -> tuple[np.ndarray, DegradationMaps]:
-        """One expert on the whole frame for ``signature`` (``tools``: the only tools allowed per
-        degradation); returns the image and its perception (run again when asked and the image changed)."""
-        task = RegionTask(region=None, box=(0, 0) + image.shape[:2], signature=signature, hints=_frame_hints(signature),
-                          tools=tools or {})
+    def _whole_frame(self, trajectory: Trajectory, image: np.ndarray, plan: WholeFramePass,
+                     maps: DegradationMaps) -> tuple[np.ndarray, DegradationMaps]:
+        """One expert on the whole frame for ``plan`` (its signature, the only tools allowed per
+        degradation, fixed parameters); returns the image and its perception (run again when the
+        plan asks and the image changed)."""
+        task = RegionTask(region=None, box=(0, 0) + image.shape[:2], signature=plan.signature, hints=plan.hints,
+                          tools=plan.tools)
         outcome = self.expert().run(task, image, None, report=_report(maps))
         for step in outcome.steps:
             trajectory.add(step)
         if not outcome.chain:
             return image, maps
-        if perceive_after:
+        if plan.perceive_after:
             maps = perceive(outcome.image, method=self.config.perception)
             trajectory.add(perception_step(maps, outcome.image))
         return outcome.image, maps
@@ -270,7 +220,7 @@ class Coordinator:
         for region in regions:
             box = region.crop_box(config.margin, base.shape[:2])
             whole = box == (0, 0) + base.shape[:2]
-            task_hints = hints | (_frame_hints(n for n in frame_wide if n in region.signature) if whole else {})
+            task_hints = hints | (frame_params(n for n in frame_wide if n in region.signature) if whole else {})
             tasks.append((region, box, RegionTask(region=region.id, box=box, signature=region.signature, hints=task_hints)))
 
         def work(item) -> ExpertResult:
@@ -365,46 +315,6 @@ class Coordinator:
         return RestoreResult(image=result, trajectory=trajectory, maps=maps)
 
 
-def frame_wide_degradations(summary: PerceptionSummary, config: RestoreConfig) -> dict[str, float]:
-    """``{degradation: mean severity}`` of the scene degradations the summary finds over at least
-    ``config.frame_wide_area`` of the frame, or anywhere for ``FRAME_WIDE_WHEREVER_FOUND`` (haze),
-    restored on the whole frame after the regions (one veil, one rain layer). Ignored ones among
-    them are acted on only then: the rain detector, unreliable region by region, is right on most
-    images where it finds rain nearly everywhere (docs/BENCHMARKS.md)."""
-    share = config.frame_wide_area
-    if share >= 1.0:
-        return {}
-    reports = summary.degradations
-    short = summary.estimates.get("short_exposure", 0.0) > 0
-    dark = reports["low_light"].covers(share) or short
-    underexposed = short or (dark and summary.estimates.get("white_point", 1.0) < UNDEREXPOSED_WHITE)
-    wide = {}
-    for name in FRAME_WIDE_CANDIDATES:
-        anywhere = name in FRAME_WIDE_WHEREVER_FOUND and reports[name].present and name not in config.ignore
-        if name == "low_light" and short:
-            wide[name] = max(reports[name].mean_severity, 0.5)
-            continue
-        if not (anywhere or reports[name].covers(share)) or (name == "low_light" and not underexposed):
-            continue
-        # the derainer, trained on well-exposed photographs, takes more than the streaks from a
-        # frame that is dark all over and stays so (docs/BENCHMARKS.md); an under-exposed frame is
-        # brightened first (low light comes after rain in the physical order, so before it here)
-        if name == "rain" and dark and not underexposed:
-            continue
-        wide[name] = reports[name].mean_severity
-    for name in config.try_everywhere:  # scene degradations here; imaging ones get a pass before the regions
-        if name in wide or name not in FRAME_WIDE_CANDIDATES or (name == "rain" and dark and not underexposed):
-            continue
-        wide[name] = reports[name].mean_severity if reports[name].present else TRY_EVERYWHERE_SEVERITY
-    return {n: wide[n] for n in DEGRADATIONS if n in wide}
-
-
-def testing_tools(degradation: str) -> list[str]:
-    """The registered tools a pass tried on every photograph may use for ``degradation``
-    (``TRY_EVERYWHERE_TOOLS``; empty when none is, and then the pass is not made)."""
-    return [t for t in TRY_EVERYWHERE_TOOLS.get(degradation, ()) if t in TOOL_REGISTRY]
-
-
 def _with_frame_wide(regions: list[Region], frame_wide: dict[str, float], shape: tuple[int, int]) -> list[Region]:
     """The ``global`` strategy's one region with the frame-wide degradations added to its signature
     (a whole-frame region is made when perception found nothing else)."""
@@ -412,14 +322,6 @@ def _with_frame_wide(regions: list[Region], frame_wide: dict[str, float], shape:
         return [Region(0, np.ones(shape, np.float32), (0, 0) + tuple(shape), dict(frame_wide))]
     whole = regions[0]
     return [Region(whole.id, whole.mask, whole.bbox, {**frame_wide, **whole.signature})]
-
-
-def _frame_hints(names: Iterable[str]) -> dict[str, float]:
-    """Parameters fixed for a pass over the whole frame restoring ``names``: the adaptive gamma
-    only brings the frame's white point back to white (``gamma`` 1), which undoes an exposure
-    scaled down exactly; the severity's gamma on top, or a curve chosen from the median,
-    over-brightens (a dark photograph lost up to 10 dB to the median curve; docs/BENCHMARKS.md)."""
-    return {"gamma": 1.0} if "low_light" in set(names) else {}
 
 
 def _report(maps: DegradationMaps) -> str:

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mosaicir.agents.coordinator import FRAME_WIDE_AREA, RestoreConfig, frame_wide_degradations
+from mosaicir.agents.coordinator import FRAME_WIDE_AREA, RestoreConfig
+from mosaicir.agents.routing import frame_wide_degradations
 from mosaicir.core.names import DEGRADATIONS
 from mosaicir.degrade.generator import load_labels, load_manifest
 from mosaicir.io import load_image

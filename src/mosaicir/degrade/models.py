@@ -39,15 +39,11 @@ from pydantic import Field
 from mosaicir.core.registry import Registry
 from mosaicir.degrade.base import Degradation, DegradationParams, seed_from
 from mosaicir.degrade.depth import DepthParams, check_depth, sample_depth_params, synthetic_depth
-from mosaicir.degrade.kernels import convolve, disk_kernel, motion_kernel
+from mosaicir.estimators.colour import luminance
+from mosaicir.estimators.kernels import convolve, disk_kernel, motion_kernel
 
 #: Registry of degradation models by name (instances).
 DEGRADATION_REGISTRY: Registry[Degradation] = Registry("degradation", "mosaicir.degradations")
-
-
-def luminance(image: np.ndarray) -> np.ndarray:
-    """Rec. 709 luma of ``H x W x 3`` -> ``H x W`` float32."""
-    return (image @ np.array([0.2126, 0.7152, 0.0722], np.float32)).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------------------- noise

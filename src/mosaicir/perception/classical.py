@@ -204,10 +204,9 @@ def whole_image_estimates(image: np.ndarray, jpeg_quality: int | None = None) ->
     """Physical parameters of the whole image: ``noise_sigma`` (of 255), ``jpeg_quality``
     (read from the file, else from blockiness), ``motion_length`` (px) and ``motion_angle``
     (degrees), ``defocus_radius`` (px), ``airlight`` (0-1)."""
-    from mosaicir.tools.blur import MOTION_MIN_LENGTH, estimate_defocus_radius, estimate_motion
-    from mosaicir.tools.haze import estimate_airlight
-    from mosaicir.tools.jpeg import blockiness
-    from mosaicir.tools.noise import estimate_noise_sigma
+    from mosaicir.estimators import (
+        MOTION_MIN_LENGTH, blockiness, estimate_airlight, estimate_defocus_radius, estimate_motion, estimate_noise_sigma,
+    )
 
     length, angle, confidence = estimate_motion(image)
     estimates = {

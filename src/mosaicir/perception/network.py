@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from mosaicir.core.errors import MosaicirError
-from mosaicir.tools.learned import models_dir, onnx_session
-from mosaicir.tools.tiling import feather_ramp
+from mosaicir.runtime.onnx import models_dir, onnx_session
+from mosaicir.runtime.tiling import feather_ramp
 
 MODEL_NAME = "perception_mapnet"
 #: Longest side processed in one pass; larger images go through in overlapping tiles.

@@ -102,10 +102,8 @@ def physical_estimates(image: np.ndarray, maps: DegradationMaps, features: dict[
     tables, else the model inverse of the perceived severity), ``motion_length`` (px) and
     ``motion_angle`` (degrees), ``defocus_radius`` (px), ``airlight`` (0-1), ``white_point`` (0-1,
     :func:`white_point`), and ``short_exposure`` (1) when the frame looks like a short exposure
-    (``mosaicir.tools.light.short_exposure``), whether or not low light is flagged."""
-    from mosaicir.tools.blur import MOTION_MIN_LENGTH, estimate_defocus_radius, estimate_motion
-    from mosaicir.tools.haze import estimate_airlight
-    from mosaicir.tools.light import short_exposure
+    (``mosaicir.estimators.short_exposure``), whether or not low light is flagged."""
+    from mosaicir.estimators import MOTION_MIN_LENGTH, estimate_airlight, estimate_defocus_radius, estimate_motion, short_exposure
 
     present = set(maps.summary().present)
     out: dict[str, float] = {}

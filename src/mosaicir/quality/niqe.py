@@ -104,7 +104,7 @@ def patch_features(image: np.ndarray, patch: int = PATCH, sharp_only: bool = Fal
 
 @lru_cache(maxsize=2)
 def pristine_model(path: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    from mosaicir.tools.learned import models_dir
+    from mosaicir.runtime.onnx import models_dir
 
     file = Path(path) if path else models_dir() / "niqe_pristine.npz"
     if not file.is_file():

@@ -101,6 +101,12 @@ def describe_step(step: dict) -> str:
     if kind == "perception":
         found = ", ".join(f"{k} {v:.2f}" for k, v in step.get("severity", {}).items()) or "nothing"
         return f"perceived ({step.get('method')}): {found}"
+    if kind == "routing":
+        def passes(plans):
+            return "; ".join(f"{p.get('stage')}: {', '.join(p.get('signature', {}))}" for p in plans) or "none"
+        return (f"routing ({step.get('strategy')}): whole frame before the regions: {passes(step.get('before', []))}; "
+                f"regions leave {', '.join(step.get('exclude', [])) or 'nothing'}; "
+                f"whole frame after the regions: {passes(step.get('after', []))}")
     if kind == "regions":
         glob = ", ".join(step.get("global_degradations", {})) or "none"
         parts = [f"#{r['id']} {100 * r['area']:.0f}% {'+'.join(r['signature'])}" for r in step.get("regions", [])]

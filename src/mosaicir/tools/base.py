@@ -61,6 +61,10 @@ class Tool(ABC):
     test_settings: ClassVar[dict[str, float]] = {}
     test_min_gain: ClassVar[float | None] = None
     checks_presence: ClassVar[bool] = False
+    #: Tried on every photograph for its degradation, whatever perception says (the coordinator's
+    #: passes for ``RestoreConfig.try_everywhere``): only for a tool whose :meth:`evidence` decides
+    #: each of its steps from what the step removed.
+    tried_everywhere: ClassVar[bool] = False
 
     def apply(self, image: np.ndarray, params: ToolParams | dict | None = None) -> np.ndarray:
         """Restore ``image`` (``float32 H x W x 3`` in [0, 1]); returns the same shape, dtype and range."""

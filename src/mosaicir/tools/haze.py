@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from mosaicir.degrade.models import luminance
+from mosaicir.estimators.colour import luminance
+from mosaicir.estimators.haze import dark_channel, estimate_airlight
 from mosaicir.tools.base import Tool, ToolParams
 from mosaicir.tools.learned import OnnxRestorer
 
@@ -36,11 +37,6 @@ HAZE_VEIL_RAMP = 0.02
 VEIL_SHARE = 10.0
 
 
-def dark_channel(image: np.ndarray, patch: int = 15) -> np.ndarray:
-    """Minimum over colour channels and a ``patch`` x ``patch`` window: ``H x W``."""
-    return cv2.erode(image.min(axis=2), np.ones((patch, patch), np.uint8))
-
-
 def veil_colour_spread(image: np.ndarray) -> float:
     """``(max - min) / max`` of the mean RGB of the darkest ``VEIL_SHARE`` % of pixels (by value,
     the max of RGB), in [0, 1]: near 0 when the shadows are lifted by a grey veil."""
@@ -61,15 +57,6 @@ def haze_evidence(image: np.ndarray, dark: np.ndarray | None = None) -> float:
     return min(float(np.clip((np.median(dark) - HAZE_FREE_DARK) / HAZE_RAMP, 0.0, 1.0)),
                float(np.clip((lifted - HAZE_FREE_FLOOR) / HAZE_FLOOR_RAMP, 0.0, 1.0)),
                float(np.clip((HAZE_NEUTRAL_VEIL + HAZE_VEIL_RAMP - veil_colour_spread(image)) / HAZE_VEIL_RAMP, 0.0, 1.0)))
-
-
-def estimate_airlight(image: np.ndarray, dark: np.ndarray | None = None) -> float:
-    """Atmospheric light: mean intensity of the brightest 0.1% of the dark channel."""
-    dark = dark_channel(image) if dark is None else dark
-    flat = dark.ravel()
-    count = max(1, flat.size // 1000)
-    top = np.argpartition(flat, -count)[-count:]
-    return float(np.clip(image.reshape(-1, 3)[top].mean(), 0.3, 1.0))
 
 
 class DarkChannelParams(ToolParams):

@@ -6,68 +6,22 @@ overlapping, feathered tiles so that memory stays bounded.
 
 from __future__ import annotations
 
-import functools
 import os
-import threading
-from importlib.resources import files
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 from pydantic import Field
 
-from mosaicir.core.errors import MosaicirError
+from mosaicir.runtime.onnx import models_dir, onnx_session
+from mosaicir.runtime.tiling import pad_to_multiple, process_tiled
 from mosaicir.tools.base import Tool, ToolParams
-from mosaicir.tools.tiling import pad_to_multiple, process_tiled
 
-_SESSION_LOCK = threading.Lock()
 #: Images of more pixels than this also go through a tool's ``refine`` step in overlapping tiles
 #: of ``REFINE_TILE`` px (the step is local), so that its full-size temporaries stay bounded on
 #: large photographs (the chroma step of ``dejpeg_unet`` took 2 GB on a 24 MP frame at once).
 REFINE_TILE_PIXELS = 8_000_000
 REFINE_TILE = 2048
-
-
-@functools.lru_cache(maxsize=None)
-def _shared_arena() -> bool:
-    """Register one CPU memory arena for every session of the process (True when it could be).
-
-    Each session's own arena keeps the activations of the largest tile it has run for the rest of
-    the process (about 230 MB per network: 1.4 GB once six networks have run); one shared arena
-    holds that of the largest alone. The outputs are the same bits, and it is as fast."""
-    import onnxruntime as ort
-
-    try:
-        info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
-        ort.create_and_register_allocator(info, ort.OrtArenaCfg(0, -1, -1, -1))
-    except Exception:  # an older runtime, or one registered already by the host: each session keeps its own
-        return False
-    return True
-
-
-@functools.lru_cache(maxsize=None)
-def _cached_session(path: str):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = max(1, os.cpu_count() or 1)
-    options.log_severity_level = 3
-    if _shared_arena():
-        options.add_session_config_entry("session.use_env_allocators", "1")
-    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-
-
-def onnx_session(path: Path, recipe: str = "train/restorers.py"):
-    """The ONNX Runtime session of a weight file (one per file and process, created on first use)."""
-    if not Path(path).is_file():
-        raise MosaicirError(f"weights {path} are missing; train them with {recipe}")
-    with _SESSION_LOCK:
-        return _cached_session(str(path))
-
-
-def models_dir() -> Path:
-    """Folder of the shipped ONNX weights."""
-    return Path(str(files("mosaicir") / "models"))
 
 
 class NetworkParams(ToolParams):

@@ -7,49 +7,16 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from mosaicir.degrade.models import luminance
+from mosaicir.estimators.colour import luminance
+from mosaicir.estimators.exposure import short_exposure
 from mosaicir.tools.base import Tool, ToolParams
 from mosaicir.tools.learned import OnnxRestorer
 
 
 #: The automatic gamma brightens only images whose median is below this fraction of the target.
 DARK_FRACTION = 0.6
-#: A short exposure: nothing near white (white point below this) and the frame dark on average
-#: (mean luminance below SHORT_EXPOSURE_MEAN). The white-point stretch alone leaves such a frame
-#: dark (LOL inputs: white points 0.12-0.38, means 0.06-0.10); an exposure gain to a normal mean
-#: luminance restores it (+10.9 to +13.0 dB on the LOL development pairs against +7-11 for a
-#: gamma to the same mean: a short exposure scales the signal, it does not bend the curve).
-SHORT_EXPOSURE_WHITE = 0.5
-SHORT_EXPOSURE_MEAN = 0.15
-#: A short exposure also shows the colour noise of few photons: fine chroma variation in flat
-#: parts, relative to their brightness, of at least this (LOL inputs 0.032-0.043; a dark crop of a
-#: camera JPEG, whose colour the camera smoothed, 0.000; ``colour_noise``).
-SHORT_EXPOSURE_COLOUR_NOISE = 0.02
 #: Largest exposure gain applied (about three and a half stops).
 MAX_GAIN = 12.0
-
-
-def colour_noise(image: np.ndarray) -> float:
-    """Fine colour variation in the flattest 40% of ``image`` (``H x W x 3`` in [0, 1]): the
-    median absolute difference of the chroma (RGB minus grey) from its Gaussian blur (sigma 1 px),
-    divided by the median luminance there; >= 0."""
-    grey = luminance(image)
-    smooth = cv2.GaussianBlur(grey, (0, 0), 3.0)
-    gradient = np.hypot(cv2.Sobel(smooth, cv2.CV_32F, 1, 0), cv2.Sobel(smooth, cv2.CV_32F, 0, 1))
-    flat = gradient <= np.percentile(gradient, 40)
-    chroma = image - image.mean(axis=2, keepdims=True)
-    detail = chroma - cv2.GaussianBlur(chroma, (0, 0), 1.0)
-    return float(np.median(np.abs(detail[flat])) / max(float(np.median(grey[flat])), 1e-3))
-
-
-def short_exposure(image: np.ndarray) -> bool:
-    """Whether ``image`` (``H x W x 3`` in [0, 1]) looks like a short exposure: nothing near white,
-    dark on average (``SHORT_EXPOSURE_WHITE``, ``SHORT_EXPOSURE_MEAN``; every other pixel of every
-    other row) and the colour noise of few photons (``SHORT_EXPOSURE_COLOUR_NOISE``)."""
-    sample = image[::2, ::2]
-    return (float(np.percentile(sample.max(axis=2), 99.0)) < SHORT_EXPOSURE_WHITE
-            and float(luminance(sample).mean()) < SHORT_EXPOSURE_MEAN
-            and colour_noise(image) >= SHORT_EXPOSURE_COLOUR_NOISE)
 
 
 def scale_intensity(image: np.ndarray, new_value: np.ndarray) -> np.ndarray:

@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from mosaicir.degrade.models import luminance
+from mosaicir.estimators.colour import luminance
+from mosaicir.estimators.noise import estimate_noise_sigma
 from mosaicir.tools.base import Tool, ToolParams
 from mosaicir.tools.learned import OnnxRestorer
 
@@ -98,14 +99,6 @@ def camera_noise_evidence(before: np.ndarray, after: np.ndarray) -> float:
                  and measures["chroma"] <= CAMERA_CHROMA)
 
 
-def estimate_noise_sigma(image: np.ndarray) -> float:
-    """Noise standard deviation (of 1) from the finest wavelet sub-band, robust median estimator
-    (Donoho & Johnstone 1994), averaged over channels."""
-    from skimage.restoration import estimate_sigma
-
-    return float(estimate_sigma(image, channel_axis=2, average_sigmas=True))
-
-
 class NLMeansParams(ToolParams):
     sigma: float = Field(0.0, ge=0.0, le=100.0, description="noise sigma of 255; 0 = estimate")
     h_factor: float = Field(0.8, ge=0.2, le=2.0, description="filter strength h = h_factor * sigma")
@@ -164,6 +157,7 @@ class DenoiseCameraNet(OnnxRestorer):
     test_min_gain = 1.0  # the demosaicing and JPEG of the camera chain are not its to undo
     model_file = "denoise_camera_unet.onnx"
     seconds_per_megapixel = 0.34
+    tried_everywhere = True  # camera noise is too faint for perception (PolyU's, 2-6/255; docs/REAL.md)
 
     def evidence(self, before, after):
         """Whether what it removed looks like a camera's noise (:func:`camera_noise_evidence`)."""

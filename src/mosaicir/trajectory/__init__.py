@@ -2,12 +2,12 @@
 
 from mosaicir.trajectory.records import (
     STEP_ADAPTER, DecisionStep, FinalCheckStep, FusionStep, PerceptionStep, PlanStep, QualityStep, RegionInfo,
-    RegionsStep, Step, ToolCallStep, Trajectory, TrajectoryHeader, image_hash,
+    RegionsStep, RoutingStep, Step, ToolCallStep, Trajectory, TrajectoryHeader, WholeFramePass, image_hash,
 )
 from mosaicir.trajectory.replay import accepted_calls, replay
 
 __all__ = [
     "accepted_calls", "replay",
     "STEP_ADAPTER", "DecisionStep", "FinalCheckStep", "FusionStep", "PerceptionStep", "PlanStep", "QualityStep",
-    "RegionInfo", "RegionsStep", "Step", "ToolCallStep", "Trajectory", "TrajectoryHeader", "image_hash",
+    "RegionInfo", "RegionsStep", "RoutingStep", "Step", "ToolCallStep", "Trajectory", "TrajectoryHeader", "WholeFramePass", "image_hash",
 ]

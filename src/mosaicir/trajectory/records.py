@@ -67,6 +67,34 @@ class RegionsStep(_Step):
                           "whole-frame pass before them)")
 
 
+class WholeFramePass(BaseModel):
+    """One expert on the whole frame, for ``signature``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stage: Literal["before_regions", "scene", "tried_everywhere"]
+    signature: dict[str, float] = Field(description="degradation -> severity")
+    tools: dict[str, list[str]] = Field(default_factory=dict, description="the only tools allowed, per degradation")
+    hints: dict[str, float] = Field(default_factory=dict, description="tool parameters fixed for this pass")
+    perceive_after: bool = Field(False, description="perceive the frame again after it (the regions follow)")
+
+
+class RoutingStep(_Step):
+    """What is restored where (``mosaicir.agents.routing.route``): whole-frame passes before the
+    regions, the regions and what they may act on, whole-frame passes after them."""
+
+    kind: Literal["routing"] = "routing"
+    strategy: str
+    before: list[WholeFramePass] = []
+    exclude: list[str] = Field(default_factory=list, description="degradations the regions do not act on")
+    whole_image: bool = Field(False, description="one region, the whole frame (the global strategy)")
+    min_area: float = Field(0.0, description="share of the frame below which a region is left as it is")
+    frame_wide: dict[str, float] = Field(
+        default_factory=dict, description="scene degradations over the whole frame (added to the whole-frame region "
+                                          "of the global strategy; their fixed parameters go to whole-frame crops)")
+    after: list[WholeFramePass] = []
+
+
 class PlanStep(_Step):
     kind: Literal["plan"] = "plan"
     planner: str
@@ -120,7 +148,7 @@ class FinalCheckStep(_Step):
 
 
 Step = Annotated[
-    Union[PerceptionStep, RegionsStep, PlanStep, ToolCallStep, QualityStep, DecisionStep, FusionStep, FinalCheckStep],
+    Union[PerceptionStep, RoutingStep, RegionsStep, PlanStep, ToolCallStep, QualityStep, DecisionStep, FusionStep, FinalCheckStep],
     Field(discriminator="kind"),
 ]
 STEP_ADAPTER: TypeAdapter[Step] = TypeAdapter(Step)

@@ -1,5 +1,5 @@
-"""Re-run a recorded restoration: the same perception and regions, and the tool calls the quality
-agent accepted, in their order, with their recorded parameters: the whole-frame calls before the
+"""Re-run a recorded restoration: the recorded routing, the same perception and regions, and the
+tool calls the quality agent accepted, in their order, with their recorded parameters: the whole-frame calls before the
 regions, the regions' calls, then the whole-frame calls recorded after the regions (the scene pass)."""
 
 from __future__ import annotations
@@ -8,6 +8,10 @@ import numpy as np
 
 from mosaicir.core.errors import InvalidInputError
 from mosaicir.core.image import check_image
+from mosaicir.fusion import RegionResult, fuse
+from mosaicir.perception import perceive
+from mosaicir.regions import decompose
+from mosaicir.tools import get_tool
 from mosaicir.trajectory.records import Trajectory, image_hash
 
 
@@ -29,23 +33,18 @@ def accepted_calls(trajectory: Trajectory, region: int | None, steps: list | Non
 
 
 def replay(trajectory: Trajectory, image: np.ndarray, *, check: bool = True) -> np.ndarray:
-    """Reproduce the output of ``trajectory`` from its input ``image``.
+    """Reproduce the output of ``trajectory`` from its input ``image``: the recorded routing
+    (``RoutingStep``) decides the regions; the accepted calls run in their recorded order.
 
     Raises:
         InvalidInputError: the image is not the recorded input, or (with ``check``) the replay
             does not reproduce the recorded regions or output.
     """
-    from mosaicir.agents.coordinator import RestoreConfig
-    from mosaicir.fusion import RegionResult, fuse
-    from mosaicir.perception import perceive
-    from mosaicir.regions import decompose
-    from mosaicir.tools import get_tool
-
     image = check_image(image)
     header = trajectory.header
     if image_hash(image) != header.input:
         raise InvalidInputError(f"the image is not this trajectory's input ({image_hash(image)} != {header.input})")
-    config = RestoreConfig.model_validate(header.config)
+    config = header.config
     current = image
     split = next((i for i, s in enumerate(trajectory.steps) if s.kind == "regions"), len(trajectory.steps))
     seen = {image_hash(current): current}
@@ -54,13 +53,18 @@ def replay(trajectory: Trajectory, image: np.ndarray, *, check: bool = True) -> 
         seen[image_hash(current)] = current
     regions_step = trajectory.steps[split] if split < len(trajectory.steps) else None
     if regions_step is not None and regions_step.regions:
+        routing = next((s for s in trajectory.steps if s.kind == "routing"), None)
+        if routing is not None:
+            exclude, whole_image, min_area = tuple(routing.exclude), routing.whole_image, routing.min_area
+        else:  # recorded before the routing was: the configuration's rules
+            exclude = tuple(regions_step.global_degradations) + tuple(config.get("ignore", ()))
+            whole_image, min_area = config.get("strategy") == "global", config.get("min_region_area", 0.0)
         # the regions come from the perception of the image the coordinator perceived (before a
         # pass tried on every photograph), recorded by its hash
         source = seen.get(regions_step.perceived, current) if regions_step.perceived else current
-        maps = perceive(source, method=config.perception, estimates=False)
-        regions = decompose(maps, exclude=tuple(regions_step.global_degradations) + tuple(config.ignore),
-                            whole_image=config.strategy == "global", min_area=config.min_region_area)
-        regions = [r for r in regions if r.area >= config.min_region_area]  # as the coordinator left them
+        maps = perceive(source, method=config.get("perception", "auto"), estimates=False)
+        regions = decompose(maps, exclude=exclude, whole_image=whole_image, min_area=min_area)
+        regions = [r for r in regions if r.area >= min_area]  # as the coordinator left them
         recorded = [(r.id, tuple(r.bbox)) for r in regions_step.regions]
         if check and [(r.id, tuple(r.bbox)) for r in regions] != recorded:
             raise InvalidInputError("the regions differ from the recorded ones (were they given as masks?)")
@@ -73,7 +77,7 @@ def replay(trajectory: Trajectory, image: np.ndarray, *, check: bool = True) -> 
             calls = accepted_calls(trajectory, region.id)
             if not calls or region.id in reverted:
                 continue
-            top, left, bottom, right = region.crop_box(config.margin, image.shape[:2])
+            top, left, bottom, right = region.crop_box(config.get("margin", 32), image.shape[:2])
             crop = current[top:bottom, left:right]
             for call in calls:
                 crop = get_tool(call.tool).apply(crop, call.params)

@@ -1,0 +1,191 @@
+"""Routing as data: what is restored where, decided by one pure function of the perception summary
+and the configuration, from the traits of each degradation (:data:`ROUTES`) and of the tools
+(``Tool.tried_everywhere``).
+
+:func:`route` gives a :class:`~mosaicir.trajectory.RoutingStep`, recorded in the trajectory: the
+whole-frame passes before the regions, what the regions may act on, and the whole-frame passes
+after them. The coordinator runs it; replay reads it back. No rule here names a degradation: a
+new degradation gets a :class:`Route`, a new rule a trait.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from mosaicir.agents.messages import RESTORATION_ORDER
+from mosaicir.core.names import DEGRADATIONS
+from mosaicir.perception import PerceptionSummary
+from mosaicir.tools import TOOL_REGISTRY, get_tool
+from mosaicir.trajectory import RoutingStep, WholeFramePass
+
+WholeFrame = Literal["regions", "first_when_most", "last_when_covering", "last_wherever_found"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """How the coordinator treats one degradation.
+
+    Attributes:
+        trusted_in_regions: False when its detector is too weak region by region to act on by
+            default (validation F1 below 0.2, docs/PERCEPTION.md): it is then in
+            ``RestoreConfig.ignore`` and acted on only through a whole-frame pass.
+        whole_frame: when it is restored on the whole frame instead of region by region:
+            ``first_when_most`` (imaging and compression: before the regions when it covers
+            ``global_area`` of the frame; tried on every photograph at the end when listed in
+            ``try_everywhere``), ``last_when_covering`` (scene: after the regions when found over
+            ``frame_wide_area``), ``last_wherever_found`` (scene: after the regions wherever found;
+            its tool tests for it pixel by pixel), or ``regions`` (never).
+        darkens_frame: its coverage over ``frame_wide_area`` (or a short exposure) marks the frame
+            dark.
+        needs_underexposure: restored on the whole frame only on an under-exposed frame (white
+            point below ``UNDEREXPOSED_WHITE``, or a short exposure, which forces it).
+        spared_on_dark_frames: not restored on a dark frame that is not under-exposed (and stays
+            dark: its tool, trained on well-exposed photographs, takes more than the degradation).
+        frame_params: tool parameters fixed for a whole-frame pass that restores it.
+    """
+
+    trusted_in_regions: bool = True
+    whole_frame: WholeFrame = "regions"
+    darkens_frame: bool = False
+    needs_underexposure: bool = False
+    spared_on_dark_frames: bool = False
+    frame_params: dict[str, float] = field(default_factory=dict)
+
+
+#: The traits of every degradation (docs/ARCHITECTURE.md says where a new one goes).
+#: Haze wherever found: the dehazer estimates the veil pixel by pixel and tests for haze itself
+#: (``checks_presence``), while the haze maps, weak region by region, flag a few patches of a frame
+#: hazy all over (docs/BENCHMARKS.md). Low light: the adaptive gamma only brings the frame's white
+#: point back to white (``gamma`` 1); the severity's gamma on top, or a curve chosen from the
+#: median, over-brightens (a dark photograph lost up to 10 dB to the median curve). Rain on a frame
+#: dark all over: the derainer takes more than the streaks (docs/BENCHMARKS.md).
+ROUTES: dict[str, Route] = {
+    "noise": Route(whole_frame="first_when_most"),
+    "motion_blur": Route(trusted_in_regions=False),
+    "defocus_blur": Route(),
+    "haze": Route(whole_frame="last_wherever_found"),
+    "rain": Route(trusted_in_regions=False, whole_frame="last_when_covering", spared_on_dark_frames=True),
+    "low_light": Route(trusted_in_regions=False, whole_frame="last_when_covering", darkens_frame=True,
+                       needs_underexposure=True, frame_params={"gamma": 1.0}),
+    "jpeg": Route(whole_frame="first_when_most"),
+    "low_resolution": Route(),
+}
+
+#: Degradations not acted on by default (``RestoreConfig.ignore``): their detectors reach a
+#: validation F1 below 0.2 (docs/PERCEPTION.md), and acting on false alarms costs more than the
+#: misses (docs/BENCHMARKS.md).
+UNRELIABLE: tuple[str, ...] = tuple(n for n in DEGRADATIONS if not ROUTES[n].trusted_in_regions)
+#: Degradations restored on the whole frame before the regions when they cover most of it.
+GLOBAL_CANDIDATES: tuple[str, ...] = tuple(n for n in RESTORATION_ORDER if ROUTES[n].whole_frame == "first_when_most")
+#: Scene degradations restored on the whole frame after the regions.
+FRAME_WIDE_CANDIDATES: tuple[str, ...] = tuple(
+    n for n in reversed(RESTORATION_ORDER) if ROUTES[n].whole_frame in ("last_when_covering", "last_wherever_found"))
+#: Low light found over the whole frame is restored only when the frame's white point (99th
+#: percentile of the value, ``white_point`` in the perception estimates) is below this: naturally
+#: dark photographs, which perception also reads as darkened all over, keep their lights and
+#: highlights, while exposure cut down (scaled or shifted) leaves nothing near white (docs/BENCHMARKS.md).
+#: 0.9 until the real sets: a dim rainy photograph of Rain100L (white point 0.75, its reference
+#: 0.56) lost 4.7 dB to the stretch, and clean dim photographs reach 0.83-0.89 (docs/REAL.md).
+UNDEREXPOSED_WHITE = 0.7
+#: Severity given to a degradation tried on every photograph where perception does not flag it.
+TRY_EVERYWHERE_SEVERITY = 0.5
+
+
+def frame_params(names: Iterable[str]) -> dict[str, float]:
+    """Tool parameters fixed for a whole-frame pass restoring ``names`` (``Route.frame_params``)."""
+    params: dict[str, float] = {}
+    for name in names:
+        params.update(ROUTES[name].frame_params)
+    return params
+
+
+def testing_tools(degradation: str) -> list[str]:
+    """The registered tools a pass tried on every photograph may use for ``degradation``: those
+    marked ``tried_everywhere`` (each keeps a step only on its own evidence, ``Tool.evidence``);
+    empty when none is, and then the pass is not made."""
+    return [n for n in TOOL_REGISTRY.names() if get_tool(n).tried_everywhere and degradation in get_tool(n).targets]
+
+
+def frame_wide_degradations(summary: PerceptionSummary, config) -> dict[str, float]:
+    """``{degradation: mean severity}`` of the scene degradations restored on the whole frame after
+    the regions (one veil, one rain layer): those the summary finds over at least
+    ``config.frame_wide_area`` of the frame, or anywhere (``last_wherever_found``), and those tried
+    on every photograph (``config.try_everywhere``). Ignored ones among them are acted on only then:
+    the rain detector, unreliable region by region, is right on most images where it finds rain
+    nearly everywhere (docs/BENCHMARKS.md)."""
+    share = config.frame_wide_area
+    if share >= 1.0:
+        return {}
+    reports = summary.degradations
+    short = summary.estimates.get("short_exposure", 0.0) > 0
+    dark = short or any(reports[n].covers(share) for n in DEGRADATIONS if ROUTES[n].darkens_frame)
+    underexposed = short or (dark and summary.estimates.get("white_point", 1.0) < UNDEREXPOSED_WHITE)
+    wide = {}
+    for name in FRAME_WIDE_CANDIDATES:
+        traits = ROUTES[name]
+        if traits.needs_underexposure and short:
+            wide[name] = max(reports[name].mean_severity, 0.5)
+            continue
+        anywhere = traits.whole_frame == "last_wherever_found" and reports[name].present and name not in config.ignore
+        if not (anywhere or reports[name].covers(share)) or (traits.needs_underexposure and not underexposed):
+            continue
+        # an under-exposed frame is brightened first (low light comes after rain in the physical
+        # order, so before it here)
+        if traits.spared_on_dark_frames and dark and not underexposed:
+            continue
+        wide[name] = reports[name].mean_severity
+    for name in config.try_everywhere:  # scene degradations here; imaging ones get a pass at the end
+        if name in wide or name not in FRAME_WIDE_CANDIDATES or (ROUTES[name].spared_on_dark_frames and dark and not underexposed):
+            continue
+        wide[name] = reports[name].mean_severity if reports[name].present else TRY_EVERYWHERE_SEVERITY
+    return {n: wide[n] for n in DEGRADATIONS if n in wide}
+
+
+def whole_frame_pass(stage: str, signature: dict[str, float], tools: dict[str, list[str]] | None = None,
+                     perceive_after: bool = False) -> WholeFramePass:
+    return WholeFramePass(stage=stage, signature=signature, tools=tools or {}, hints=frame_params(signature),
+                          perceive_after=perceive_after)
+
+
+def route(summary: PerceptionSummary, config) -> RoutingStep:
+    """The routing of one photograph (``config``: a :class:`~mosaicir.agents.coordinator.RestoreConfig`).
+
+    * ``spatial``: imaging and compression degradations covering ``global_area`` of the frame
+      (``first_when_most``) on the whole frame first, perceived again after; the regions act on the
+      rest but for the ignored degradations and the scene ones (``frame_wide_degradations``), which
+      get a whole-frame pass after the regions, with only the tools that test for themselves where
+      they are tried although not perceived.
+    * ``global``: one region, the whole frame, with every degradation acted on, the scene ones added.
+    * both: imaging degradations tried on every photograph that perception did not find get one
+      whole-frame pass at the end, with the tools that test for them (camera noise). At the end,
+      not first: the regions and the scene tests were set on photographs that still carry their
+      noise (a denoised beige close-up lifts its dark-channel floor into "haze", -19 dB; a
+      denoised frame reads as soft and its sharpening lowered PolyU pairs by 2-5 dB; docs/REAL.md).
+    """
+    reports = summary.degradations
+    frame_wide = frame_wide_degradations(summary, config)
+    acted_on = [n for n in DEGRADATIONS if n not in config.ignore or n in frame_wide]
+    first: dict[str, float] = {}
+    scene: dict[str, float] = {}
+    if config.strategy == "spatial":
+        scene = frame_wide
+        for name in GLOBAL_CANDIDATES:
+            if name in acted_on and reports[name].covers(config.global_area):
+                first[name] = reports[name].mean_severity
+    skipped = [n for n in DEGRADATIONS if n not in acted_on]
+    before = [whole_frame_pass("before_regions", first, perceive_after=True)] if first else []
+    after = []
+    if scene:
+        untested = {n: testing_tools(n) for n in scene
+                    if n in config.try_everywhere and testing_tools(n) and not reports[n].present}
+        after.append(whole_frame_pass("scene", scene, untested))
+    tried = {n: TRY_EVERYWHERE_SEVERITY for n in config.try_everywhere
+             if ROUTES[n].whole_frame == "first_when_most" and n not in first and not reports[n].present
+             and testing_tools(n)}
+    if tried:
+        after.append(whole_frame_pass("tried_everywhere", tried, {n: testing_tools(n) for n in tried}))
+    return RoutingStep(strategy=config.strategy, before=before, exclude=list(first) + list(scene) + skipped,
+                       whole_image=config.strategy == "global", min_area=config.min_region_area,
+                       frame_wide=frame_wide, after=after)
