@@ -248,6 +248,23 @@ def test_memory_remembers_and_is_tried_first(tmp_path, half_noisy):
     assert len(memory) == 2
 
 
+def test_a_run_made_with_memory_records_its_hits_and_replays_without_it(tmp_path, half_noisy):
+    # a remembered plan (NL-means for this noise) changes what the run does; the trajectory says
+    # so (the plan step's remembered chain and note), and replay, which consults no memory,
+    # reproduces the run's output bit for bit from the recorded calls
+    memory = Memory(tmp_path / "memory.sqlite")
+    without = Coordinator(config()).run(half_noisy)
+    signature = next(s for s in without.trajectory.steps if s.kind == "regions").regions[0].signature
+    memory.record(signature, [Candidate(degradation="noise", tool="nl_means", params={"sigma": 30.0, "h_factor": 0.8})], 0.4)
+    with_memory = Coordinator(config(), memory=memory).run(half_noisy)
+    hits = [s for s in with_memory.trajectory.steps if s.kind == "plan" and "memory: nl_means" in s.note]
+    assert hits and hits[0].chain == [("nl_means", {"sigma": 30.0, "h_factor": 0.8})]
+    assert not np.array_equal(with_memory.image, without.image)  # the memory changed the run
+    np.testing.assert_array_equal(replay(with_memory.trajectory, half_noisy), with_memory.image)
+    reloaded = Trajectory.from_jsonl(with_memory.trajectory.to_jsonl())
+    np.testing.assert_array_equal(replay(reloaded, half_noisy), with_memory.image)
+
+
 class _ChatServer(BaseHTTPRequestHandler):
     answer = ""
 

@@ -190,7 +190,7 @@ def restore(
         config: a ready :class:`~mosaicir.agents.RestoreConfig` (then ``only``, ``ignore``,
             ``memory`` and ``options`` must not be given).
         options: any other field of ``RestoreConfig``: ``strategy`` (``spatial``, ``global``,
-            ``none``), ``planner``, ``perception``, ``seed``, ``workers``, ``budget``, ...
+            ``none``), ``planner``, ``perception``, ``workers``, ``budget``, ...
 
     Returns:
         :class:`Result`.

@@ -100,7 +100,6 @@ class RestoreOptions(BaseModel):
     strategy: str = "spatial"
     planner: str = "prior"
     perception: str = "auto"
-    seed: int = 0
     memory: bool = False
     workers: int = Field(2, ge=1, le=64)
     llm_url: Optional[str] = None
@@ -209,7 +208,6 @@ def restore(
     strategy: str = typer.Option(_default("strategy"), "--strategy", help="spatial (default), global or none."),
     planner: str = typer.Option(_default("planner"), "--planner", help="prior, greedy, search or llm."),
     perception: str = typer.Option(_default("perception"), "--perception", help="auto, learned or classical."),
-    seed: int = typer.Option(_default("seed"), "--seed", help="Seed of every random choice."),
     memory: bool = typer.Option(_default("memory"), "--memory/--no-memory", help="Use and grow the memory of plans that worked (off by default, so that the same command gives the same bytes)."),
     workers: int = typer.Option(_default("workers"), "--workers", min=1, max=64, help="Region experts running at once."),
     llm_url: Optional[str] = typer.Option(None, "--llm-url", help="OpenAI-compatible endpoint for --planner llm (or MOSAICIR_LLM_URL)."),
@@ -328,7 +326,7 @@ def _run_batch(options: RestoreOptions) -> None:
     if options.out_dir is None:
         raise InvalidInputError("missing -o/--out-dir (the folder for the results)")
     config = make_config(strategy=options.strategy, planner=options.planner, perception=options.perception,
-                         seed=options.seed, memory=options.memory, workers=options.workers, llm_url=options.llm_url,
+                         memory=options.memory, workers=options.workers, llm_url=options.llm_url,
                          llm_model=options.llm_model, only=options.only, ignore=options.ignore)
     coordinator = Coordinator(config)
     mask = load_mask(options.mask) if options.mask is not None else None

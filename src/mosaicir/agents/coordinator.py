@@ -70,7 +70,6 @@ class RestoreConfig(BaseModel):
     strategy: Literal["none", "global", "spatial"] = "spatial"
     planner: str = "prior"
     perception: Literal["auto", "learned", "classical"] = "auto"
-    seed: int = 0
     memory: bool = True
     memory_path: str | None = None
     workers: int = Field(2, ge=1, le=64)
