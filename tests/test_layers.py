@@ -96,3 +96,20 @@ def test_docs_name_every_layer():
     for unit in LAYERS:
         if unit != "__main__":
             assert f"`{unit}`" in architecture, unit
+
+
+def test_no_degradation_name_is_compared_in_agents():
+    # routing is data (``agents/routing.py``: ``ROUTES``), not branches on names: no ``==``,
+    # ``!=``, ``in`` or ``not in`` against a degradation's name anywhere in ``agents/``
+    from mosaicir.core.names import DEGRADATIONS
+
+    found = []
+    for path in sorted((PACKAGE / "agents").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare):
+                operands = [node.left, *node.comparators]
+                for operand in operands:
+                    for leaf in ast.walk(operand):
+                        if isinstance(leaf, ast.Constant) and leaf.value in DEGRADATIONS:
+                            found.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
+    assert found == []

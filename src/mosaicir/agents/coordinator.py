@@ -35,10 +35,7 @@ from mosaicir.core.image import check_image
 from mosaicir.core.names import DEGRADATIONS
 from mosaicir.fusion import RegionResult, fuse
 from mosaicir.perception import DegradationMaps, perceive
-from mosaicir.quality import artifact_penalty, artifacts, quality_score
-from mosaicir.quality.sample import (
-    MEASURE_PIXELS, WINDOW, artifacts_on_windows, remaining_on_windows, sample_windows,
-)
+from mosaicir.quality.sample import MEASURE_PIXELS, WINDOW
 from mosaicir.regions import Region, decompose
 from mosaicir.trajectory import (
     FinalCheckStep, FusionStep, PerceptionStep, RegionInfo, RegionsStep, Trajectory, TrajectoryHeader, WholeFramePass,
@@ -251,38 +248,19 @@ class Coordinator:
     def _final_check(self, trajectory: Trajectory, base: np.ndarray, fused: np.ndarray, regions: list[Region],
                      results: list[RegionResult], before: DegradationMaps, evidenced: set[int] = frozenset()) -> np.ndarray:
         """Put back, region by region, any restoration the quality agent scores below its input
-        (``before``: perception of ``base``, already run). A region one of whose steps was
-        accepted on its tool's own evidence (``evidenced``) is kept: that evidence outweighs the
-        no-reference score, which reads a brightened or dehazed frame as worse."""
+        (:meth:`QualityAgent.region_scores`; ``before``: perception of ``base``, already run). A
+        region one of whose steps was accepted on its tool's own evidence (``evidenced``) is kept:
+        that evidence outweighs the no-reference score, which reads a brightened or dehazed frame
+        as worse."""
         if not results:
             return fused
         start = time.perf_counter()
-        by_id = {r.id: r for r in regions}
-        if base.shape[0] * base.shape[1] > self.config.measure_pixels:
-            remaining, measured = self._remaining_on_windows(base, fused, results)
-        else:
-            after = perceive(fused, method=self.config.perception, estimates=False)
-            # one full-resolution map at a time, summed under every region's mask (all sixteen at
-            # once take 1.5 GB on a 24 MP frame)
-            remaining = {r.region: ({}, {}) for r in results}
-            totals = {r.region: max(float(by_id[r.region].mask.sum()), 1e-6) for r in results}
-            for side, maps in enumerate((before, after)):
-                for name in maps.names:
-                    expected = maps.upsample(name, which="expected")
-                    for result in results:
-                        mask = by_id[result.region].mask
-                        remaining[result.region][side][name] = float((expected * mask).sum()) / totals[result.region]
-                    del expected
-            measured = {}
+        scores = self.quality.region_scores(base, fused, [(r.region, r.box, r.mask) for r in results],
+                                            {r.id: r for r in regions}, before)
         kept, reverted = [], []
         for result in results:
-            remaining_before, remaining_after = remaining[result.region]
-            top, left, bottom, right = result.box
-            measures = measured.get(result.region)
-            if measures is None:
-                measures = artifacts(base[top:bottom, left:right], fused[top:bottom, left:right], result.mask)
-            penalty = artifact_penalty(measures, list(by_id[result.region].signature))
-            if result.region not in evidenced and quality_score(remaining_after, penalty) < quality_score(remaining_before):
+            score_before, score_after = scores[result.region]
+            if result.region not in evidenced and score_after < score_before:
                 reverted.append(result.region)
             else:
                 kept.append(result.region)
@@ -290,23 +268,6 @@ class Coordinator:
         trajectory.add(FinalCheckStep(kept=kept, reverted=reverted, output=image_hash(final),
                                       seconds=round(time.perf_counter() - start, 4)))
         return final
-
-    def _remaining_on_windows(self, base: np.ndarray, fused: np.ndarray, results: list[RegionResult],
-                              ) -> tuple[dict[int, tuple[dict[str, float], dict[str, float]]], dict[int, dict[str, float]]]:
-        """The final check's measures on a frame larger than ``measure_pixels``: per region, the
-        degradation remaining before and after and the artifacts, on a sample of windows of the
-        region's box (the same for ``base`` and ``fused``; the whole box when it is small enough)."""
-        remaining, measured = {}, {}
-        for result in results:
-            top, left, bottom, right = result.box
-            before_crop, after_crop = base[top:bottom, left:right], fused[top:bottom, left:right]
-            boxes = sample_windows(before_crop.shape[:2], result.mask, self.config.measure_pixels) or [
-                (0, 0, bottom - top, right - left)]
-            method = self.config.perception
-            remaining[result.region] = (remaining_on_windows(before_crop, result.mask, boxes, method),
-                                        remaining_on_windows(after_crop, result.mask, boxes, method))
-            measured[result.region] = artifacts_on_windows(before_crop, after_crop, result.mask, boxes)
-        return remaining, measured
 
     def _finish(self, trajectory: Trajectory, image: np.ndarray, result: np.ndarray, maps, start: float) -> RestoreResult:
         trajectory.header.output = image_hash(result)
