@@ -8,6 +8,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -31,6 +32,22 @@ class ExpertResult:
     tool_calls: int = 0
     #: accepted steps decided by their tool's own evidence (``Tool.evidence``), not by the score
     evidenced: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Attempt:
+    """What one candidate did.
+
+    ``outcome``: ``applied`` (the tool changed the image; ``verdict`` judges it), ``unchanged``
+    (the tool returned its input: its own presence test found none, or there was nothing to do),
+    ``vetoed`` (its own test on a preview box rejected the step; not run on the whole image) or
+    ``failed`` (it raised; ``verdict`` is None). ``image``: the output, ``current`` itself unless
+    applied."""
+
+    outcome: Literal["applied", "unchanged", "vetoed", "failed"]
+    image: np.ndarray
+    verdict: QualityVerdict | None
+    call: int
 
 
 #: A degradation still to be restored is dropped from the plan when perception, re-run after an
@@ -109,12 +126,13 @@ class RegionExpert:
                 preview = None
                 if task.region is None and candidate.degradation in state.tools:
                     preview = central_box(current.shape[:2], self.quality.measure_pixels)
-                out, verdict, call = self._try(candidate, current, weight, score, result, preview)
-                state.budget_left -= 1
-                if verdict is None:
+                attempt = self._try(candidate, current, weight, score, result, preview)
+                state.spend()
+                if attempt.outcome == "failed":
                     state.reject(candidate)
                     continue
-                if out is current and get_tool(candidate.tool).checks_presence:  # unchanged: its own test found none
+                out, verdict, call = attempt.image, attempt.verdict, attempt.call
+                if attempt.outcome != "applied" and get_tool(candidate.tool).checks_presence:  # its own test found none
                     absent[candidate.degradation] = candidate.tool
                     if self.planner.mode == "first":
                         state.reject(candidate)
@@ -161,7 +179,7 @@ class RegionExpert:
                     accepted = best
             for name, tool in absent.items():  # the tool's own test is the better judge of presence
                 if name in state.remaining and (accepted is None or accepted[0].degradation != name):
-                    state.remaining.remove(name)
+                    state.done(name)
                     result.steps.append(DecisionStep(region=region, tool="-", decision="skip",
                                                      reason=f"{tool} finds no {name} here: no other tool tried"))
             if accepted is None:
@@ -177,14 +195,14 @@ class RegionExpert:
             result.chain.append(candidate)
             if verdict.evidence is not None:
                 result.evidenced.append(candidate.tool)
-            state.remaining.remove(candidate.degradation)
+            state.done(candidate.degradation)
             result.steps.append(DecisionStep(region=region, call=call, tool=candidate.tool, decision="accept",
                                              reason=verdict.reason))
             stage = get_degradation(candidate.degradation).stage
             for name in list(state.remaining):
                 before, now = seen_before.get(name, 0.0), verdict.remaining.get(name, 0.0)
                 if get_degradation(name).stage == stage and before > 0 and now < RESOLVED_SHARE * before:
-                    state.remaining.remove(name)
+                    state.done(name)
                     result.steps.append(DecisionStep(region=region, tool="-", decision="skip",
                                                      reason=f"{name} restored by {candidate.tool} too: perceived "
                                                             f"{before:.3f} before, {now:.3f} now"))
@@ -198,11 +216,9 @@ class RegionExpert:
         return result
 
     def _try(self, candidate: Candidate, current: np.ndarray, weight: np.ndarray | None, score: Callable[[], float],
-             result: ExpertResult, preview: tuple[int, int, int, int] | None = None,
-             ) -> tuple[np.ndarray, QualityVerdict | None, int]:
-        """Run one candidate and judge it: ``(output, verdict, call number)``. A tool that fails
-        gives ``(current, None, call)``; one that leaves the image unchanged gives ``current``
-        itself and a rollback verdict without a quality run. ``score()`` is the quality score of
+             result: ExpertResult, preview: tuple[int, int, int, int] | None = None) -> Attempt:
+        """Run one candidate and judge it (:class:`Attempt`). A tool that leaves the image
+        unchanged gets a rollback verdict without a quality run. ``score()`` is the quality score of
         ``current`` (measured on first call); a rollback decided without the quality agent
         carries it only where candidates are compared by score (``best`` mode), NaN otherwise.
 
@@ -232,10 +248,10 @@ class RegionExpert:
                         region=result.steps[0].region, call=call, tool=candidate.tool, degradation=candidate.degradation,
                         params=json.loads(json.dumps(candidate.params)), input=image_hash(sample),
                         output=image_hash(sample_out), seconds=round(time.perf_counter() - start, 4)))
-                    return current, QualityVerdict(
+                    return Attempt("vetoed", current, QualityVerdict(
                         score_before=math.nan, score_after=math.nan, remaining={}, artifacts={}, decision="rollback",
                         evidence=evidence, reason=f"the tool's own test: evidence {evidence:.2f} (below {STRONG_EVIDENCE}), "
-                                                  f"{note}; not run on the whole frame"), call
+                                                  f"{note}; not run on the whole frame"), call)
                 if evidence is not None:  # no opinion on the centre: the whole frame's test decides
                     sampled = (evidence, note)
             del sample_out
@@ -250,11 +266,12 @@ class RegionExpert:
             params=json.loads(json.dumps(candidate.params)), input=image_hash(current), output=image_hash(out),
             error=error, seconds=round(seconds, 4)))
         if error is not None:
-            return current, None, call
+            return Attempt("failed", current, None, call)
         if np.array_equal(out, current):  # nothing done: no gain to judge (the input itself is returned)
             unchanged = score() if self.planner.mode == "best" else math.nan
-            return current, QualityVerdict(score_before=unchanged, score_after=unchanged, remaining={}, artifacts={}, decision="rollback",
-                                       reason=f"{candidate.tool} left the image unchanged"), call
+            return Attempt("unchanged", current, QualityVerdict(
+                score_before=unchanged, score_after=unchanged, remaining={}, artifacts={}, decision="rollback",
+                reason=f"{candidate.tool} left the image unchanged"), call)
         start = time.perf_counter()
         evidence = tool.evidence(current, out) if sampled is None else sampled[0]
         verdict = self.quality.judge(current, out, weight, [candidate.degradation], score_before=score(), evidence=evidence)
@@ -265,4 +282,4 @@ class RegionExpert:
             score_after=verdict.score_after, remaining=verdict.remaining, naturalness=verdict.naturalness,
             artifacts=verdict.artifacts,
             seconds=round(time.perf_counter() - start, 4)))
-        return out, verdict, call
+        return Attempt("applied", out, verdict, call)

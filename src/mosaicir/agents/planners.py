@@ -52,6 +52,28 @@ class PlanState:
     def reject(self, candidate: Candidate) -> None:
         self.rejected.add((candidate.degradation, candidate.tool, json.dumps(candidate.params, sort_keys=True)))
 
+    # the expert and the planners change the state only through these
+
+    def spend(self) -> None:
+        """One tool call used."""
+        self.budget_left -= 1
+
+    def done(self, degradation: str) -> None:
+        """``degradation`` needs nothing more (restored, found absent, or given up)."""
+        if degradation in self.remaining:
+            self.remaining.remove(degradation)
+
+    def done_all(self) -> None:
+        """Nothing more to restore."""
+        self.remaining.clear()
+
+    def defer(self, degradation: str) -> None:
+        """Try ``degradation`` again after the others, with its rejections forgotten (once)."""
+        self.done(degradation)
+        self.deferred.add(degradation)
+        self.remaining.append(degradation)
+        self.rejected = {r for r in self.rejected if r[0] != degradation}
+
 
 def preferred_tools(degradation: str) -> list[str]:
     """Registered tools for a degradation, best measured first."""
@@ -90,7 +112,7 @@ class Planner:
 
     def give_up(self, state: PlanState, degradation: str) -> None:
         """Every candidate for ``degradation`` was rejected: skip it."""
-        state.remaining.remove(degradation)
+        state.done(degradation)
 
     def _remembered_first(self, state: PlanState, degradation: str, candidates: list[Candidate]) -> list[Candidate]:
         allowed = state.tools.get(degradation)
@@ -120,7 +142,7 @@ class GreedyPlanner(Planner):
         return candidates
 
     def give_up(self, state: PlanState, degradation: str) -> None:
-        state.remaining.clear()  # nothing improves any more
+        state.done_all()  # nothing improves any more
 
 
 class SearchPlanner(Planner):
@@ -139,11 +161,9 @@ class SearchPlanner(Planner):
         return self._remembered_first(state, degradation, unique)
 
     def give_up(self, state: PlanState, degradation: str) -> None:
-        state.remaining.remove(degradation)
+        state.done(degradation)
         if degradation not in state.deferred and state.remaining:
-            state.deferred.add(degradation)  # reflect: retry after the others are restored
-            state.remaining.append(degradation)
-            state.rejected = {r for r in state.rejected if r[0] != degradation}
+            state.defer(degradation)  # reflect: retry after the others are restored
 
 
 class ScriptedPlanner(Planner):
@@ -162,8 +182,7 @@ class ScriptedPlanner(Planner):
         return []
 
     def give_up(self, state: PlanState, degradation: str) -> None:
-        if degradation in state.remaining:
-            state.remaining.remove(degradation)
+        state.done(degradation)
 
 
 class LLMPlanner(Planner):
