@@ -7,7 +7,8 @@ import numpy as np
 from mosaicir.agents.messages import QualityVerdict
 from mosaicir.perception import DegradationMaps, perceive
 from mosaicir.quality import artifact_penalty, artifacts, quality_score, remaining_degradation
-from mosaicir.quality.niqe import PATCH, niqe
+from mosaicir.quality.metrics import get_metric
+from mosaicir.quality.niqe import PATCH
 from mosaicir.quality.sample import (
     MEASURE_PIXELS, artifacts_on_windows, naturalness_on_windows, remaining_on_windows, sample_windows,
 )
@@ -46,7 +47,7 @@ class QualityAgent:
     def naturalness(image: np.ndarray) -> float | None:
         if min(image.shape[:2]) < 2 * PATCH:
             return None
-        value = niqe(image)
+        value = get_metric("niqe")(image)
         return None if not np.isfinite(value) else round(value, 4)
 
     def _total(self, remaining: dict[str, float], naturalness: float | None, penalty: float = 0.0) -> float:

@@ -43,9 +43,12 @@ from mosaicir.agents import Coordinator, RestoreConfig
 from mosaicir.bench.baselines import Baseline
 from mosaicir.bench.run import means, strategies_table
 from mosaicir.core.errors import InvalidInputError, MosaicirError
-from mosaicir.core.image import psnr, ssim
 from mosaicir.io import SUPPORTED_EXTENSIONS, iter_image_files, load_image, save_image
 from mosaicir.io.atomic import atomic_write_text
+from mosaicir.quality.metrics import get_metric
+
+#: The benchmark's metrics (``mosaicir.quality.metrics``), both against the reference.
+psnr, ssim = get_metric("psnr"), get_metric("ssim")
 
 PAIRED_STRATEGIES: tuple[str, ...] = ("none", "global", "spatial")
 #: Strategies run on each set by default when several sets are measured (``none`` is the input).

@@ -29,14 +29,18 @@ from mosaicir.agents import Coordinator, RestoreConfig
 from mosaicir.agents.messages import restoration_sorted
 from mosaicir.agents.planners import preferred_tools
 from mosaicir.core.errors import InvalidInputError
-from mosaicir.core.image import psnr, ssim
+from mosaicir.core.image import psnr
 from mosaicir.degrade.generator import load_manifest
 from mosaicir.degrade.recipe import ItemRecipe, render
 from mosaicir.fusion import RegionResult, fuse
 from mosaicir.io import load_image, save_image
 from mosaicir.io.atomic import atomic_write_text
+from mosaicir.quality.metrics import get_metric
 from mosaicir.regions import mask_bbox
 from mosaicir.tools import get_tool
+
+#: Whole-image SSIM (``mosaicir.quality.metrics``); PSNR is also taken under region masks (``core.image.psnr``).
+ssim = get_metric("ssim")
 
 BENCH_STRATEGIES: tuple[str, ...] = ("none", "global", "spatial", "oracle")
 
