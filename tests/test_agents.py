@@ -265,6 +265,17 @@ def test_a_run_made_with_memory_records_its_hits_and_replays_without_it(tmp_path
     np.testing.assert_array_equal(replay(reloaded, half_noisy), with_memory.image)
 
 
+def test_progress_follows_the_stages_of_a_run(half_noisy):
+    seen = []
+    result = Coordinator(config(strategy="spatial")).run(half_noisy, progress=lambda stage, done: seen.append((stage, done)))
+    stages, fractions = [s for s, _ in seen], [d for _, d in seen]
+    assert stages[0] == "perception" and seen[-1] == ("done", 1.0)
+    assert fractions == sorted(fractions) and all(0.0 <= f <= 1.0 for f in fractions)
+    regions = len(next(s for s in result.trajectory.steps if s.kind == "regions").regions)
+    if regions:
+        assert f"regions ({regions} of {regions} done)" in stages and "fusion and final check" in stages
+
+
 class _ChatServer(BaseHTTPRequestHandler):
     answer = ""
 

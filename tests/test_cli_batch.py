@@ -305,3 +305,20 @@ def test_plan_refusals(tmp_path, noisy):
     (tmp_path / "file").write_text("x")
     with pytest.raises(InvalidInputError, match="is a file"):
         check_output_folder(tmp_path / "file")
+
+
+def test_a_large_image_gets_a_bar_of_its_stages():
+    from mosaicir import cli
+
+    console = cli._Console(3, as_json=False)
+    console.enabled = True  # as on a terminal
+    assert console.image_progress(1000) is None  # a small image: the batch bar is enough
+    follow = console.image_progress(cli.LARGE_IMAGE_PIXELS)
+    follow("regions (1 of 2 done)", 0.5)
+    stage = console.progress.tasks[-1]
+    assert stage.completed == 0.5 and "regions (1 of 2 done)" in stage.description and stage.visible
+    console.image_done()
+    assert not console.progress.tasks[-1].visible
+    quiet = cli._Console(3, as_json=False)
+    quiet.enabled = False  # not a terminal: no bars at all
+    assert quiet.image_progress(10 ** 9) is None

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
@@ -310,12 +310,13 @@ def degradation_names(value: str | Iterable[str], option: str = "degradations") 
 
 
 def restore_loaded(loaded: LoadedImage, coordinator: Coordinator, *, strength: float = 1.0,
-                   mask: MaskInput | None = None) -> Result:
+                   mask: MaskInput | None = None, progress: Callable[[str, float], None] | None = None) -> Result:
     """Restore an already loaded image with a ready coordinator (a batch reuses one), then blend
-    by ``strength`` and ``mask`` (see :func:`restore`)."""
+    by ``strength`` and ``mask`` (see :func:`restore`); ``progress(stage, done)`` follows the run
+    (:meth:`Coordinator.run`)."""
     strength = check_strength(strength)
     weight = prepare_mask(mask, loaded.image.shape[:2]) if mask is not None else None
-    raw = coordinator.run(loaded.image, jpeg_quantization=loaded.meta.jpeg_quantization)
+    raw = coordinator.run(loaded.image, jpeg_quantization=loaded.meta.jpeg_quantization, progress=progress)
     regions_steps = raw.trajectory.of_kind("regions")
     return Result(image=blend(loaded.image, raw.image, strength, weight), input=loaded.image, restored=raw.image,
                   regions=list(regions_steps[0].regions) if regions_steps else [], trajectory=raw.trajectory,

@@ -22,7 +22,7 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal, Optional
@@ -42,6 +42,9 @@ tools_app = typer.Typer(no_args_is_help=True, help="The registered restoration t
 app.add_typer(tools_app, name="tools")
 
 SAMPLE_IMAGE = "sample.png"
+#: Images of at least this many pixels get a second progress bar that follows their stages
+#: (perception, regions, passes): a 24 MP photograph takes most of a minute (docs/BIG.md).
+LARGE_IMAGE_PIXELS = 4_000_000
 #: Exit status of a batch in which some files failed, and of an interrupted one.
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -255,6 +258,25 @@ class _Console:
             TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True), disable=not self.enabled,
             redirect_stdout=False, redirect_stderr=False)
         self.task = self.progress.add_task("restoring", total=total)
+        self.stage: Any = None  # the bar of one large image's stages
+
+    def image_progress(self, pixels: int) -> Callable[[str, float], None] | None:
+        """A second bar that follows the stages of one image of at least ``LARGE_IMAGE_PIXELS``
+        (``Coordinator.run``'s ``progress``), or None (small image, or no bar)."""
+        if not self.enabled or pixels < LARGE_IMAGE_PIXELS:
+            return None
+        if self.stage is None:
+            self.stage = self.progress.add_task("", total=1.0)
+        self.progress.reset(self.stage, total=1.0, description="  starting", visible=True)
+
+        def follow(stage: str, done: float) -> None:
+            self.progress.update(self.stage, completed=done, description=f"  {stage}")
+
+        return follow
+
+    def image_done(self) -> None:
+        if self.stage is not None:
+            self.progress.update(self.stage, visible=False)
 
     @contextlib.contextmanager
     def running(self) -> Iterator["_Console"]:
@@ -362,7 +384,11 @@ def _run_batch(options: RestoreOptions) -> None:
                 start = time.perf_counter()
                 try:
                     loaded = load_image(item.source, max_pixels=max_pixels, limit_note=limit_note)
-                    result = restore_loaded(loaded, coordinator, strength=options.strength, mask=mask)
+                    follow = console.image_progress(loaded.image.shape[0] * loaded.image.shape[1])
+                    try:
+                        result = restore_loaded(loaded, coordinator, strength=options.strength, mask=mask, progress=follow)
+                    finally:
+                        console.image_done()
                     record = result.record() | {"output": str(item.output), "max_pixels": max_pixels}
                     targets = [item.sidecar(kind) for kind in sidecars] + [item.sidecar("run"), item.output]
                     for target in targets:

@@ -15,7 +15,9 @@ Strategies (names used by the CLI and the benchmark):
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
@@ -43,6 +45,10 @@ from mosaicir.trajectory import (
 )
 
 STRATEGIES: tuple[str, ...] = ("none", "global", "spatial")
+#: ``progress(stage, done)``: what a run is doing and how far it is, ``done`` in [0, 1].
+Progress = Callable[[str, float], None]
+#: Where each stage starts on the progress scale (rough shares of a run's time).
+PROGRESS = {"before": 0.1, "regions": 0.25, "fusion": 0.8, "after": 0.85}
 #: Default share of the frame above which scene degradations count as covering it
 #: (``RestoreConfig.frame_wide_area``).
 FRAME_WIDE_AREA = 0.8
@@ -150,9 +156,13 @@ class Coordinator:
         return RegionExpert(self.planner(), self.quality, self.memory, self.config.budget)
 
     def run(self, image: np.ndarray, *, jpeg_quantization: dict | None = None,
-            regions: list[Region] | None = None) -> RestoreResult:
+            regions: list[Region] | None = None, progress: Progress | None = None) -> RestoreResult:
         """Restore ``image`` (``float32 H x W x 3`` in [0, 1]). ``regions`` overrides the
-        decomposition (e.g. user masks)."""
+        decomposition (e.g. user masks). ``progress(stage, done)`` is told what the run is doing and
+        how far it is (``done`` in [0, 1], non-decreasing; 1 at the end); it may be called from the
+        region experts' threads."""
+        report = progress or (lambda stage, done: None)
+        report("perception", 0.0)
         image = check_image(image)
         start = time.perf_counter()
         config = self.config
@@ -162,12 +172,14 @@ class Coordinator:
         trajectory.add(perception_step(maps, image))
         current = image
         if config.strategy == "none":
+            report("done", 1.0)
             return self._finish(trajectory, image, image, maps, start)
         summary = maps.summary()
         routing = route(summary, config)
         trajectory.add(routing)
         perceived = image  # the image whose perception decides the regions
         for plan in routing.before:
+            report("whole frame, before the regions", PROGRESS["before"])
             current, maps = self._whole_frame(trajectory, current, plan, maps)
             perceived = current
         if regions is None:
@@ -184,9 +196,13 @@ class Coordinator:
             perceived=image_hash(perceived),
             regions=[RegionInfo(id=r.id, bbox=r.bbox, area=round(r.area, 4), signature=r.signature) for r in regions]))
         if regions:
-            current = self._restore_regions(trajectory, current, maps, regions, frame_wide=tuple(routing.frame_wide))
-        for plan in routing.after:
+            current = self._restore_regions(trajectory, current, maps, regions, frame_wide=tuple(routing.frame_wide),
+                                            progress=report)
+        for index, plan in enumerate(routing.after):
+            report("whole frame, after the regions",
+                   PROGRESS["after"] + (1.0 - PROGRESS["after"]) * index / len(routing.after))
             current, _ = self._whole_frame(trajectory, current, plan, maps)
+        report("done", 1.0)
         return self._finish(trajectory, image, current, maps, start)
 
     def _whole_frame(self, trajectory: Trajectory, image: np.ndarray, plan: WholeFramePass,
@@ -207,8 +223,12 @@ class Coordinator:
         return outcome.image, maps
 
     def _restore_regions(self, trajectory: Trajectory, base: np.ndarray, maps: DegradationMaps,
-                         regions: list[Region], frame_wide: tuple[str, ...] = ()) -> np.ndarray:
+                         regions: list[Region], frame_wide: tuple[str, ...] = (),
+                         progress: Progress | None = None) -> np.ndarray:
         """Region experts in parallel on their crops, feathered fusion and the final check."""
+        report = progress or (lambda stage, done: None)
+        finished = []
+        lock = threading.Lock()
         config = self.config
         # one airlight for the whole scene: every hazy region's dehazer uses the same estimate
         hints = {"airlight": round(maps.estimates["airlight"], 4)} if "airlight" in maps.estimates else {}
@@ -223,8 +243,14 @@ class Coordinator:
             region, (top, left, bottom, right), task = item
             crop = base[top:bottom, left:right]
             weight = region.mask[top:bottom, left:right]
-            return self.expert().run(task, crop, weight, report=_report(maps))
+            outcome = self.expert().run(task, crop, weight, report=_report(maps))
+            with lock:
+                finished.append(region.id)
+                report(f"regions ({len(finished)} of {len(tasks)} done)",
+                       PROGRESS["regions"] + (PROGRESS["fusion"] - PROGRESS["regions"]) * len(finished) / len(tasks))
+            return outcome
 
+        report(f"regions (0 of {len(tasks)} done)", PROGRESS["regions"])
         if config.workers > 1 and len(tasks) > 1:
             with ThreadPoolExecutor(max_workers=config.workers) as pool:
                 outcomes = list(pool.map(work, tasks))
@@ -239,6 +265,7 @@ class Coordinator:
                 results.append(RegionResult(region.id, box, outcome.image, region.mask[top:bottom, left:right]))
                 if outcome.evidenced:
                     evidenced.add(region.id)
+        report("fusion and final check", PROGRESS["fusion"])
         fuse_start = time.perf_counter()
         fused = fuse(base, results)
         trajectory.add(FusionStep(method="feathered-mask", regions=[r.region for r in results], output=image_hash(fused),
