@@ -8,6 +8,7 @@ from pydantic import Field
 
 from mosaicir.estimators.colour import luminance
 from mosaicir.estimators.noise import estimate_noise_sigma
+from mosaicir.runtime.tiling import process_tiled
 from mosaicir.tools.base import Tool, ToolParams
 from mosaicir.tools.learned import OnnxRestorer
 
@@ -99,6 +100,18 @@ def camera_noise_evidence(before: np.ndarray, after: np.ndarray) -> float:
                  and measures["chroma"] <= CAMERA_CHROMA)
 
 
+#: Frames of more pixels than this are denoised by non-local means in overlapping tiles of
+#: NLMEANS_TILE px (its peak was 2.68 GB on a 24 MP frame at once; docs/BIG.md).
+NLMEANS_TILE_PIXELS = 4_000_000
+NLMEANS_TILE = 1024
+
+
+def central_crop(image: np.ndarray, side: int) -> np.ndarray:
+    """The central ``side`` x ``side`` px of ``image`` (all of it along a shorter axis)."""
+    top, left = max(0, (image.shape[0] - side) // 2), max(0, (image.shape[1] - side) // 2)
+    return image[top:top + side, left:left + side]
+
+
 class NLMeansParams(ToolParams):
     sigma: float = Field(0.0, ge=0.0, le=100.0, description="noise sigma of 255; 0 = estimate")
     h_factor: float = Field(0.8, ge=0.2, le=2.0, description="filter strength h = h_factor * sigma")
@@ -122,11 +135,21 @@ class NLMeans(Tool):
     def _apply(self, image, params):
         from skimage.restoration import denoise_nl_means
 
-        sigma = params.sigma / 255.0 if params.sigma > 0 else estimate_noise_sigma(image)
+        large = image.shape[0] * image.shape[1] > NLMEANS_TILE_PIXELS
+        if params.sigma > 0:
+            sigma = params.sigma / 255.0
+        else:  # one estimate for the frame (of its centre when large), not one per tile
+            sigma = estimate_noise_sigma(central_crop(image, NLMEANS_TILE) if large else image)
         if sigma < 0.5 / 255.0:
             return image
-        return denoise_nl_means(image, h=params.h_factor * sigma, sigma=sigma, patch_size=5, patch_distance=6,
-                                fast_mode=True, channel_axis=2, preserve_range=True).astype(np.float32)
+
+        def denoise(part: np.ndarray) -> np.ndarray:
+            return denoise_nl_means(part, h=params.h_factor * sigma, sigma=sigma, patch_size=5, patch_distance=6,
+                                    fast_mode=True, channel_axis=2, preserve_range=True).astype(np.float32)
+
+        # each pixel depends on a 17 x 17 px window (5-px patches searched over 13 x 13): tiles that
+        # overlap by 32 px and are blended give the whole frame's result, in bounded memory
+        return process_tiled(image, denoise, tile=NLMEANS_TILE, overlap=32) if large else denoise(image)
 
 
 class DenoiseNet(OnnxRestorer):
