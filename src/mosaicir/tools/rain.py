@@ -59,6 +59,13 @@ RAIN_BLOCK = 32
 #: percentile of Rain100L), while the long lines of architecture do (up to 0.25).
 RAIN_LAG = 48
 RAIN_LONG_MATCH = 0.08
+#: Dense rain is the exception: its overlapping streaks do match themselves 48 px on (0.08-0.28 on
+#: 17 Rain100L photographs whose derained layer covers 0.71-0.99 of the blocks), but it covers nearly
+#: every block of the frame, which the lines of a building seldom do (the one clean photograph of
+#: 300 that passes every other test, a facade, reaches 0.82 with 0.14). Above RAIN_DENSE_SPREAD the
+#: self-match may reach RAIN_DENSE_LONG_MATCH (``scripts/rain_evidence.py``, docs/REAL.md).
+RAIN_DENSE_SPREAD = 0.9
+RAIN_DENSE_LONG_MATCH = 0.25
 
 
 def streak_evidence(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
@@ -95,8 +102,9 @@ def streak_evidence(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
 def rain_evidence(before: np.ndarray, after: np.ndarray) -> float:
     """1 when what a derainer removed looks like rain streaks (``RAIN_*`` thresholds), else 0."""
     m = streak_evidence(before, after)
+    short = m["long_match"] <= RAIN_LONG_MATCH or (m["spread"] >= RAIN_DENSE_SPREAD and m["long_match"] <= RAIN_DENSE_LONG_MATCH)
     return float(m["bright"] >= RAIN_BRIGHT_SHARE and m["coherence"] >= RAIN_COHERENCE and m["grey"] <= RAIN_GREY
-                 and m["amount"] >= RAIN_TRACE and m["spread"] >= RAIN_SPREAD and m["long_match"] <= RAIN_LONG_MATCH)
+                 and m["amount"] >= RAIN_TRACE and m["spread"] >= RAIN_SPREAD and short)
 
 
 class RainMorphologyParams(ToolParams):
