@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import pty
 import select
@@ -153,7 +154,8 @@ def main() -> None:
 
     first = digest(work / "out")
     rerun = restore(inputs, work / "out", "--json")
-    skipped = rerun.stdout.count('"skipped"')
+    summary = json.loads(rerun.stdout)
+    skipped = summary["skipped"] if summary["restored"] == 0 else -1
     rows.append(("a rerun skips what is done", f"exit {rerun.returncode}; {skipped} of {expected} skipped; results unchanged: "
                  f"{'yes' if digest(work / 'out') == first else 'no'}", skipped == expected and digest(work / "out") == first))
 
