@@ -167,6 +167,19 @@ def test_wiener_defocus_leaves_directional_blur_alone(fixture_image):
     assert psnr(fixture_image, tool.apply(defocused, tool.params_for(0.5))) > psnr(fixture_image, defocused) + 1.0
 
 
+def test_wiener_defocus_caps_a_planned_radius_by_the_blur_shown(fixture_image):
+    from mosaicir.estimators.kernels import convolve, disk_kernel
+
+    tool = get_tool("wiener_defocus")
+    # a sharp frame planned as strongly defocused: left unchanged
+    assert np.array_equal(tool.apply(fixture_image, {"radius": 4.0}), fixture_image)
+    # a disk of 2 px planned at 2.6: the cap keeps the gain the planned disk throws away
+    blurred = np.clip(convolve(fixture_image, disk_kernel(2.0)), 0.0, 1.0).astype(np.float32)
+    capped = psnr(fixture_image, tool.apply(blurred, {"radius": 2.6}))
+    planned = psnr(fixture_image, tool.apply(blurred, {"radius": 2.6, "capped": False}))
+    assert capped > planned + 1.0 and capped > psnr(fixture_image, blurred) + 1.0
+
+
 def test_dehaze_needs_a_veil_over_every_neighbourhood():
     # washed-out texture (as blur leaves colourful detail) with small shadows every 40 px: its
     # 15-px dark channel is high, but no veil lifts the shadows, so this is not haze

@@ -170,15 +170,21 @@ class WienerDefocusParams(ToolParams):
     balance: float = Field(0.0, ge=0.0, le=0.5, description="regularisation weight; 0 = 5e-4 * radius^2")
     motion_check: bool = Field(True, description="leave the image unchanged when its spectrum shows linear motion")
     capped: bool = Field(True, description="a given radius at most the blur the image shows "
-                         "(estimate_defocus_radius + DEFOCUS_ESTIMATE_MARGIN)")
+                         "(estimate_defocus_radius + DEFOCUS_ESTIMATE_MARGIN); the image left unchanged "
+                         "when that is below DEFOCUS_PRESENT_SHARE of the given radius")
 
 
 #: The defocus estimate (:func:`estimate_defocus_radius`) reads a disk of radius r as about
 #: r - 0.7 px (median over 14 McMaster and CSet14 photographs, r 1.5-6). A planned radius above
 #: estimate + this margin deconvolves blur the image does not have: a disk 25% too large turned a
 #: +4 dB step into -0.7 to -1.6 dB, and after super-resolution, on motion blur read as defocus, a
-#: radius of 4 px lost 1.85 dB (``mio-a``; capped: +2.3 and -0.2 dB; docs/BENCHMARKS.md).
+#: radius of 4 px lost 2.4 dB (``mio-a``; capped: +2.3 and -0.3 dB; docs/BENCHMARKS.md).
 DEFOCUS_ESTIMATE_MARGIN = 0.7
+#: When the blur the image shows (estimate + margin) is below this share of the planned radius, the
+#: plan was wrong about defocus (a sharp frame read as soft, motion blur after super-resolution):
+#: the image is left unchanged, and the expert tries no other defocus tool. Costs 0.4-1 dB against
+#: the cap alone only where the plan is 60% too large (``scripts/defocus_cap.py``).
+DEFOCUS_PRESENT_SHARE = 0.6
 
 
 class WienerDefocus(Tool):
@@ -186,7 +192,8 @@ class WienerDefocus(Tool):
     image whose blur is directional (linear motion read from its spectrum) is left unchanged: a
     disk kernel deconvolves motion blur into ringing (`tests/test_tools.py`). A given radius is
     capped by the blur the image shows (``capped``, ``DEFOCUS_ESTIMATE_MARGIN``): the planned one
-    comes from the severity perceived before earlier steps, and a disk larger than the blur rings."""
+    comes from the severity perceived before earlier steps, and a disk larger than the blur rings;
+    far less blur than planned leaves the image unchanged (``DEFOCUS_PRESENT_SHARE``)."""
 
     name = "wiener_defocus"
     checks_presence = True  # linear motion in the spectrum: the blur is not defocus
@@ -200,7 +207,10 @@ class WienerDefocus(Tool):
     def _apply(self, image, params):
         radius = params.radius if params.radius > 0 else estimate_defocus_radius(image)
         if params.radius > 0 and params.capped:
-            radius = min(radius, estimate_defocus_radius(image) + DEFOCUS_ESTIMATE_MARGIN)
+            shown = estimate_defocus_radius(image) + DEFOCUS_ESTIMATE_MARGIN
+            if shown < DEFOCUS_PRESENT_SHARE * radius:
+                return image
+            radius = min(radius, shown)
         if radius < 0.75 or (params.motion_check and linear_motion(image) is not None):
             return image
         balance = params.balance or 5e-4 * radius**2
