@@ -15,7 +15,7 @@ from mosaicir.agents import (
     ScriptedPlanner, make_planner,
 )
 from mosaicir.agents.messages import QualityVerdict
-from mosaicir.agents.planners import PlanState
+from mosaicir.agents.planners import PlanState, Rollback, Selection
 from mosaicir.core.errors import InvalidInputError, UnknownNameError
 from mosaicir.core.image import psnr
 from mosaicir.fusion import RegionResult, fuse
@@ -151,6 +151,51 @@ def test_a_proposal_of_tools_the_task_does_not_allow_is_skipped(scene):
     assert [s.reason for s in result.steps if s.kind == "decision"] == ["no allowed tool for noise (nl_means)"]
 
 
+class LastAccepted(Selection):
+    """Runs every candidate of the round and keeps the last one the quality agent accepts."""
+
+    def __init__(self):
+        super().__init__()
+        self.accepted = []
+
+    def absent(self, candidate, verdict, call):
+        return False
+
+    def judged(self, candidate, image, verdict, call):
+        if verdict.decision == "accept":
+            self.accepted.append((candidate, image, verdict, call))
+        else:
+            self.rollbacks.append(Rollback(candidate, call, verdict.reason))
+        return False
+
+    def close(self):
+        for candidate, _, _, call in self.accepted[:-1]:
+            self.rollbacks.append(Rollback(candidate, call, "a later candidate was accepted too"))
+        return self.accepted[-1] if self.accepted else None
+
+
+def test_the_planner_owns_how_a_round_becomes_one_step(half_noisy):
+    # the expert runs the candidates and records what the planner's selection decides; it never
+    # asks which planner it runs
+    class Planner(ScriptedPlanner):
+        selection = LastAccepted
+
+    chain = [Candidate(degradation="noise", tool="denoise_unet", params={"strength": 1.0}),
+             Candidate(degradation="noise", tool="denoise_unet", params={"strength": 0.8})]
+    task = RegionTask(region=None, box=(0, 0) + half_noisy.shape[:2], signature={"noise": 0.6})
+    quality = QualityAgent()
+    result = RegionExpert(Planner(chain), quality).run(task, half_noisy, None)
+    decisions = [(s.tool, s.decision, s.reason) for s in result.steps if s.kind == "decision"]
+    assert [c.params["strength"] for c in result.chain] == [0.8]
+    assert decisions[0] == ("denoise_unet", "rollback", "a later candidate was accepted too")
+    assert decisions[1][:2] == ("denoise_unet", "accept")
+    # the shipped planners: the first accepted candidate ends the round (prior), or every candidate
+    # runs and the best score wins (greedy)
+    first = RegionExpert(ScriptedPlanner(chain), quality).run(task, half_noisy, None)
+    assert [c.params["strength"] for c in first.chain] == [1.0]
+    assert len([s for s in first.steps if s.kind == "tool_call"]) == 1
+
+
 class ReadingsQuality(QualityAgent):
     """A quality agent whose perception readings are scripted: what it sees before any step, then
     after each step in turn (every step is accepted)."""
@@ -172,7 +217,7 @@ class ReadingsQuality(QualityAgent):
 def test_expert_drops_what_an_earlier_step_restored_too(scene):
     # super-resolution also removes the blur perception had read as defocus: no deblurring follows
     chain = [Candidate(degradation="low_resolution", tool="sr_unet", params={}),
-             Candidate(degradation="defocus_blur", tool="wiener_defocus", params={"radius": 3.0})]
+             Candidate(degradation="defocus_blur", tool="wiener_defocus", params={"radius": 3.0, "capped": False})]
     quality = ReadingsQuality([{"low_resolution": 0.6, "defocus_blur": 0.5}, {"low_resolution": 0.1, "defocus_blur": 0.2}])
     expert = RegionExpert(ScriptedPlanner(chain), quality)
     task = RegionTask(region=0, box=(0, 0, 192, 256), signature={"low_resolution": 0.6, "defocus_blur": 0.5})
@@ -186,7 +231,7 @@ def test_expert_drops_what_an_earlier_step_restored_too(scene):
     outcome = RegionExpert(ScriptedPlanner(chain), quality).run(task, scene, None)
     assert [c.tool for c in outcome.chain] == ["sr_unet", "wiener_defocus"]
     # a deblurring step that lowers the haze reading does not skip the dehazer (another stage)
-    chain = [Candidate(degradation="defocus_blur", tool="wiener_defocus", params={"radius": 3.0}),
+    chain = [Candidate(degradation="defocus_blur", tool="wiener_defocus", params={"radius": 3.0, "capped": False}),
              Candidate(degradation="haze", tool="dehaze_unet", params={})]
     quality = ReadingsQuality([{"defocus_blur": 0.5, "haze": 0.5}, {"defocus_blur": 0.1, "haze": 0.1},
                                {"defocus_blur": 0.1, "haze": 0.05}])

@@ -14,7 +14,7 @@ import numpy as np
 
 from mosaicir.agents.memory import Memory
 from mosaicir.agents.messages import Candidate, QualityVerdict, RegionTask, restoration_sorted
-from mosaicir.agents.planners import Planner, PlanState
+from mosaicir.agents.planners import Planner, PlanState, Rollback
 from mosaicir.agents.quality import STRONG_EVIDENCE, QualityAgent
 from mosaicir.degrade import get_degradation
 from mosaicir.quality.sample import central_box
@@ -112,11 +112,7 @@ class RegionExpert:
                                                  reason=f"no allowed tool for {head} ({', '.join(state.tools[head])})"))
                 self.planner.give_up(state, head)
                 continue
-            # candidates judged this round; in ``best`` mode only the best output so far is kept
-            # (each is a full copy of the crop: a whole 24 MP frame is 288 MB), in ``first`` mode none
-            tried: list[tuple[Candidate, np.ndarray | None, QualityVerdict, int]] = []
-            best_index = -1
-            accepted = None
+            selection = self.planner.selection()  # the planner's rule for this round's candidates
             absent: dict[str, str] = {}  # degradation -> the tool whose own test found none of it
             for candidate in candidates:
                 if state.budget_left <= 0:
@@ -126,57 +122,27 @@ class RegionExpert:
                 preview = None
                 if task.region is None and candidate.degradation in state.tools:
                     preview = central_box(current.shape[:2], self.quality.measure_pixels)
-                attempt = self._try(candidate, current, weight, score, result, preview)
+                attempt = self._try(candidate, current, weight, score, result, preview, selection.compares_scores)
                 state.spend()
                 if attempt.outcome == "failed":
                     state.reject(candidate)
                     continue
-                out, verdict, call = attempt.image, attempt.verdict, attempt.call
                 if attempt.outcome != "applied" and get_tool(candidate.tool).checks_presence:  # its own test found none
                     absent[candidate.degradation] = candidate.tool
-                    if self.planner.mode == "first":
-                        state.reject(candidate)
-                        result.steps.append(DecisionStep(region=region, call=call, tool=candidate.tool, decision="rollback",
-                                                         reason=verdict.reason))
-                        break
-                    continue
-                if verdict.evidence is not None and verdict.evidence < STRONG_EVIDENCE:
+                    stop = selection.absent(candidate, attempt.verdict, attempt.call)
+                elif attempt.verdict.evidence is not None and attempt.verdict.evidence < STRONG_EVIDENCE:
                     # the tool's own test says what it removed is not its degradation (texture taken
                     # for noise, architecture for rain): no other tool is tried for it either
                     absent[candidate.degradation] = candidate.tool
-                    state.reject(candidate)
-                    result.steps.append(DecisionStep(region=region, call=call, tool=candidate.tool, decision="rollback",
-                                                     reason=verdict.reason))
-                    if self.planner.mode == "first":
-                        break
-                    continue
-                if self.planner.mode == "first":
-                    if verdict.decision == "accept":
-                        accepted = (candidate, out, verdict, call)
-                        break
-                    del out  # rejected: its output is not needed any more
-                    state.reject(candidate)
-                    result.steps.append(DecisionStep(region=region, call=call, tool=candidate.tool, decision="rollback",
-                                                     reason=verdict.reason))
-                    continue
-                # best mode: the first of the highest scores wins (as ``max`` picks it)
-                if best_index < 0 or verdict.score_after > tried[best_index][2].score_after:
-                    if best_index >= 0:
-                        tried[best_index] = tried[best_index][:1] + (None,) + tried[best_index][2:]
-                    best_index = len(tried)
-                    tried.append((candidate, out, verdict, call))
+                    stop = selection.vetoed(candidate, attempt.verdict, attempt.call)
                 else:
-                    tried.append((candidate, None, verdict, call))
-                del out
-            if self.planner.mode == "best" and tried:
-                best = tried[best_index]
-                for candidate, _, verdict, call in tried:
-                    if candidate is not best[0] or verdict.decision != "accept":
-                        state.reject(candidate)
-                        result.steps.append(DecisionStep(region=region, call=call, tool=candidate.tool, decision="rollback",
-                                                         reason=verdict.reason if verdict.decision != "accept" else "another candidate scored better"))
-                if best[2].decision == "accept":
-                    accepted = best
+                    stop = selection.judged(candidate, attempt.image, attempt.verdict, attempt.call)
+                del attempt
+                self._roll_back(selection.take_rollbacks(), state, result)
+                if stop:
+                    break
+            accepted = selection.close()
+            self._roll_back(selection.take_rollbacks(), state, result)
             for name, tool in absent.items():  # the tool's own test is the better judge of presence
                 if name in state.remaining and (accepted is None or accepted[0].degradation != name):
                     state.done(name)
@@ -215,12 +181,22 @@ class RegionExpert:
         result.steps[0].seconds = round(time.perf_counter() - start, 4)
         return result
 
+    @staticmethod
+    def _roll_back(rollbacks: list[Rollback], state: PlanState, result: ExpertResult) -> None:
+        """Reject the candidates and record their rollbacks, in the order given."""
+        for rollback in rollbacks:
+            state.reject(rollback.candidate)
+            result.steps.append(DecisionStep(region=result.steps[0].region, call=rollback.call,
+                                             tool=rollback.candidate.tool, decision="rollback", reason=rollback.reason))
+
     def _try(self, candidate: Candidate, current: np.ndarray, weight: np.ndarray | None, score: Callable[[], float],
-             result: ExpertResult, preview: tuple[int, int, int, int] | None = None) -> Attempt:
+             result: ExpertResult, preview: tuple[int, int, int, int] | None = None,
+             scored_unchanged: bool = False) -> Attempt:
         """Run one candidate and judge it (:class:`Attempt`). A tool that leaves the image
         unchanged gets a rollback verdict without a quality run. ``score()`` is the quality score of
         ``current`` (measured on first call); a rollback decided without the quality agent
-        carries it only where candidates are compared by score (``best`` mode), NaN otherwise.
+        carries it only where candidates are compared by score (``scored_unchanged``,
+        ``Selection.compares_scores``), NaN otherwise.
 
         ``preview``: a box of ``current`` on which the tool's own test (``Tool.evidence``) is made
         first: a test that rejects the step there rolls it back without running the tool on the
@@ -268,7 +244,7 @@ class RegionExpert:
         if error is not None:
             return Attempt("failed", current, None, call)
         if np.array_equal(out, current):  # nothing done: no gain to judge (the input itself is returned)
-            unchanged = score() if self.planner.mode == "best" else math.nan
+            unchanged = score() if scored_unchanged else math.nan
             return Attempt("unchanged", current, QualityVerdict(
                 score_before=unchanged, score_after=unchanged, remaining={}, artifacts={}, decision="rollback",
                 reason=f"{candidate.tool} left the image unchanged"), call)

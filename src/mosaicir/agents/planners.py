@@ -6,10 +6,10 @@ signature) and proposes candidates. The region expert runs them and asks the qua
 
 * ``prior``: the reverse of the physical order (compression, then imaging, then scene
   degradations, as MAIR does); per degradation the best measured tool, then its alternative;
-  a degradation whose tools are all rejected is skipped. ``mode = "first"``: the first accepted
-  candidate is kept.
+  a degradation whose tools are all rejected is skipped. Its selection is :class:`FirstAccepted`:
+  the first accepted candidate is kept.
 * ``greedy``: at each step every candidate tool for every remaining degradation is run and the
-  one the quality agent scores best is kept (as Q-Agent does). ``mode = "best"``.
+  one the quality agent scores best is kept (as Q-Agent does): :class:`BestScored`.
 * ``search``: exploration with reflection and rollback under a budget (as AgenticIR does): after
   a rejection it tries the alternative tool, then the same tools with weaker and stronger
   parameters, then defers the degradation to the end of the order once before giving it up.
@@ -27,9 +27,11 @@ import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import ClassVar
 
-from mosaicir.agents.messages import TOOL_PREFERENCE, Candidate
+import numpy as np
+
+from mosaicir.agents.messages import TOOL_PREFERENCE, Candidate, QualityVerdict
 from mosaicir.core.errors import MosaicirError
 from mosaicir.core.registry import Registry
 from mosaicir.tools import TOOL_REGISTRY, get_tool, tools_for
@@ -99,9 +101,117 @@ def first_guess(degradation: str, tool: str, severity: float, hints: dict[str, f
     return Candidate(degradation=degradation, tool=tool, params=params)
 
 
+@dataclass
+class Rollback:
+    """A candidate of the round rolled back, with the reason recorded in the trajectory."""
+
+    candidate: Candidate
+    call: int
+    reason: str
+
+
+class Selection:
+    """How the candidates of one round (what a planner proposed at once) become at most one
+    accepted step: a planner's choice (``Planner.selection``), made afresh for every round.
+
+    The region expert runs the candidates in order and tells the selection what each did: its tool
+    found none of its degradation (:meth:`absent`), its own test vetoed it (:meth:`vetoed`), or the
+    quality agent judged it (:meth:`judged`). Each returns True to end the round. The expert then
+    rolls back (rejects and records) what :meth:`take_rollbacks` gives, and after the round takes
+    :meth:`close`'s accepted step.
+
+    ``compares_scores``: candidates are compared by score, so one that left the image unchanged
+    carries the image's score too (NaN otherwise: no quality run is spent on it).
+    """
+
+    compares_scores: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        self.rollbacks: list[Rollback] = []
+
+    def absent(self, candidate: Candidate, verdict: QualityVerdict, call: int) -> bool:
+        raise NotImplementedError
+
+    def vetoed(self, candidate: Candidate, verdict: QualityVerdict, call: int) -> bool:
+        """The tool's own test says what it removed is not its degradation: rolled back."""
+        self.rollbacks.append(Rollback(candidate, call, verdict.reason))
+        return False
+
+    def judged(self, candidate: Candidate, image: np.ndarray, verdict: QualityVerdict, call: int) -> bool:
+        raise NotImplementedError
+
+    def close(self) -> tuple[Candidate, np.ndarray, QualityVerdict, int] | None:
+        """The round's accepted step (candidate, output, verdict, call), or None."""
+        raise NotImplementedError
+
+    def take_rollbacks(self) -> list[Rollback]:
+        taken, self.rollbacks = self.rollbacks, []
+        return taken
+
+
+class FirstAccepted(Selection):
+    """The first candidate the quality agent accepts ends the round; a tool that finds none of its
+    degradation, or whose own test vetoes its step, ends it too (no other tool is tried for it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.accepted: tuple[Candidate, np.ndarray, QualityVerdict, int] | None = None
+
+    def absent(self, candidate, verdict, call):
+        self.rollbacks.append(Rollback(candidate, call, verdict.reason))
+        return True
+
+    def vetoed(self, candidate, verdict, call):
+        super().vetoed(candidate, verdict, call)
+        return True
+
+    def judged(self, candidate, image, verdict, call):
+        if verdict.decision == "accept":
+            self.accepted = (candidate, image, verdict, call)
+            return True
+        self.rollbacks.append(Rollback(candidate, call, verdict.reason))
+        return False
+
+    def close(self):
+        return self.accepted
+
+
+class BestScored(Selection):
+    """Every candidate of the round is run; the first of the highest scores wins (as ``max`` picks
+    it) when the quality agent accepts it, and the others are rolled back. Only the best output so
+    far is kept (each is a full copy of the crop: a whole 24 MP frame is 288 MB)."""
+
+    compares_scores = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tried: list[tuple[Candidate, QualityVerdict, int]] = []
+        self.best: tuple[Candidate, np.ndarray, QualityVerdict, int] | None = None
+
+    def absent(self, candidate, verdict, call):
+        return False
+
+    def judged(self, candidate, image, verdict, call):
+        if self.best is None or verdict.score_after > self.best[2].score_after:
+            self.best = (candidate, image, verdict, call)
+        self.tried.append((candidate, verdict, call))
+        return False
+
+    def close(self):
+        if self.best is None:
+            return None
+        winner = self.best[0]
+        for candidate, verdict, call in self.tried:
+            if candidate is not winner or verdict.decision != "accept":
+                self.rollbacks.append(Rollback(candidate, call, verdict.reason if verdict.decision != "accept"
+                                               else "another candidate scored better"))
+        return self.best if self.best[2].decision == "accept" else None
+
+
 class Planner:
     name: ClassVar[str]
-    mode: ClassVar[Literal["first", "best"]] = "first"
+    #: how one round's candidates become at most one accepted step
+    selection: ClassVar[type[Selection]] = FirstAccepted
 
     def start(self, signature: dict[str, float], report: str = "") -> str:
         """Called once per region before the first proposal; returns a note for the trajectory."""
@@ -133,7 +243,7 @@ class PriorPlanner(Planner):
 
 class GreedyPlanner(Planner):
     name = "greedy"
-    mode = "best"
+    selection = BestScored
 
     def propose(self, state: PlanState) -> list[Candidate]:
         candidates = []
