@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mosaicir.degrade import get_degradation
 from mosaicir.degrade.generator import generate, load_labels, load_manifest
 from mosaicir.degrade.layouts import LayoutParams, make_layout
 from mosaicir.degrade.suites import MIO_GROUPS, SINGLE_SEVERITIES
@@ -71,6 +72,25 @@ def test_labels_agree_with_recipe(mosaic_set):
             untouched &= label == 0
         if untouched.any():
             assert np.abs(degraded[untouched] - clean[untouched]).max() <= 1 / 255 + 1e-6
+
+
+def test_visible_labels_keep_only_what_changed_the_pixels(mosaic_set):
+    from mosaicir.degrade.recipe import ItemRecipe, render_with_visible
+
+    for item in load_manifest(mosaic_set)["items"]:
+        labels, visible = load_labels(mosaic_set, item["id"]), load_labels(mosaic_set, item["id"], visible=True)
+        assert set(visible) == set(labels)
+        for name, label in labels.items():  # the severities, kept (region by region) on a subset of the pixels
+            assert (visible[name] <= label + 2e-3).all() and not ((visible[name] > 0) & (label == 0)).any()
+    # blur over a flat frame changes nothing: labelled, not visible; noise is visible everywhere
+    flat = np.full((64, 64, 3), 0.5, np.float32)
+    for name, seen in (("defocus_blur", 0.0), ("noise", 1.0)):
+        recipe = ItemRecipe.model_validate({"id": "flat", "source": "flat", "size": (64, 64), "global_degradations": [
+            {"name": name, "severity": 0.5, "params": get_degradation(name).sample(np.random.default_rng(0), 0.5).model_dump(mode="json")}]})
+        _, labels, visible, _ = render_with_visible(flat, recipe)
+        assert labels[name].min() == 0.5 and np.mean(visible[name] > 0) == seen, name
+    # folders generated before visible labels were stored have none
+    assert load_labels(Path(__file__).parent, "nothing", visible=True) is None
 
 
 def test_mosaic_has_clean_and_degraded_regions(tmp_path):

@@ -155,9 +155,14 @@ def test_bench_perception_writes_the_document(tmp_path):
     result = run_cli("bench", "perception", str(data), "--out", str(res))
     assert result.returncode == 0, result.stderr
     document = json.loads((res / "perception.json").read_text())
-    for key in ("per_degradation", "macro_f1", "severity_mae", "false_alarm_rate", "seconds_per_megapixel"):
+    for key in ("per_degradation", "macro_f1", "macro_f1_visible", "severity_mae", "false_alarm_rate", "seconds_per_megapixel"):
         assert key in document
     assert set(document["per_degradation"]) == set(DEGRADATIONS)
+    # both F1s: against the labels, and against the labels kept where the pixels visibly changed
+    assert 0.0 <= document["macro_f1_visible"] <= 1.0
+    assert all(r["f1_visible"] is None for r in document["per_degradation"].values() if r["support"] == 0)
+    assert any(r["f1_visible"] is not None for r in document["per_degradation"].values())
+    assert "F1 (visible)" in (res / "perception.md").read_text()
     row = document["per_degradation"]["noise"]
     assert {"precision", "recall", "f1", "severity_mae", "false_alarm_rate", "frame_wide_images", "frame_wide_right",
             "frame_wide_acted", "frame_wide_acted_right"} <= set(row)

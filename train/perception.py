@@ -64,6 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="processes generating the data")
     parser.add_argument("--max-clean-flags", type=float, default=MAX_CLEAN_FLAGS,
                         help="most pixels of clean validation images a threshold may flag, per degradation (1: no limit)")
+    parser.add_argument("--visible-labels", action="store_true",
+                        help="train against the labels kept where each degradation visibly changed the pixels "
+                             "(labels/<id>.visible.npz; folders cached before they were stored must be deleted first)")
     parser.add_argument("--min-precision", type=float, default=0.0,
                         help="lowest validation precision a threshold may have (flags the agents act on should be right more often than not)")
     return parser.parse_args(argv)
@@ -97,9 +100,11 @@ def cell_targets(labels: dict[str, np.ndarray], shape: tuple[int, int]) -> np.nd
     return target
 
 
-def load_items(folders: list[Path], min_side: int, min_long_side: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+def load_items(folders: list[Path], min_side: int, min_long_side: int = 0,
+               visible: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
     """``[(uint8 H x W x 3, float32 8 x H/8 x W/8)]`` with H, W cut to multiples of 8; images whose
-    shorter side is under ``min_side`` or longer side under ``min_long_side`` are left out."""
+    shorter side is under ``min_side`` or longer side under ``min_long_side`` are left out. With
+    ``visible``, the targets are the labels kept where the pixels visibly changed."""
     items = []
     for folder in folders:
         for entry in load_manifest(folder)["items"]:
@@ -108,7 +113,11 @@ def load_items(folders: list[Path], min_side: int, min_long_side: int = 0) -> li
             if min(height, width) < min_side or max(height, width) < min_long_side:
                 continue
             pixels = np.round(image[:height, :width] * 255).astype(np.uint8)
-            items.append((pixels, cell_targets(load_labels(folder, entry["id"]), (height, width))))
+            labels = load_labels(folder, entry["id"], visible=visible)
+            if labels is None:
+                raise SystemExit(f"error: {folder} has no visible labels (generated before they were stored): "
+                                 f"delete it to regenerate")
+            items.append((pixels, cell_targets(labels, (height, width))))
     return items
 
 
@@ -301,7 +310,7 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     train_folders, val_folders = training_folders(args)
-    items = load_items(train_folders, args.patch, args.patch_long)
+    items = load_items(train_folders, args.patch, args.patch_long, visible=args.visible_labels)
     clean = [i for i, (_, target) in enumerate(items) if float(target.max()) <= 0.0]
     print(f"{len(items)} training images ({len(clean)} without degradation) from {len(train_folders)} folders", flush=True)
     torch.manual_seed(args.seed)

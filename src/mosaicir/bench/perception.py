@@ -1,12 +1,14 @@
 """Perception benchmark: predicted degradation maps against the generator's labels.
 
-Per degradation, at pixel level, "present" means label severity > 0.1; a prediction is present
+Per degradation, at pixel level, "present" means label severity > 0.1 (and, for ``f1_visible``,
+in the labels kept where the degradation visibly changed the pixels: ``labels/<id>.visible.npz``,
+None for folders generated before they were stored); a prediction is present
 where its severity exceeds the threshold calibrated on training data (``perception_mapnet.json``,
 never on the benchmark folder). Writes ``RES/perception.json``::
 
-    {"per_degradation": {name: {"precision", "recall", "f1", "severity_mae", "support", "false_alarm_rate",
+    {"per_degradation": {name: {"precision", "recall", "f1", "f1_visible", "severity_mae", "support", "false_alarm_rate",
                                 "frame_wide_images", "frame_wide_right", "frame_wide_acted", "frame_wide_acted_right"}},
-     "macro_f1", "severity_mae", "false_alarm_rate", "seconds_per_megapixel",
+     "macro_f1", "macro_f1_visible", "severity_mae", "false_alarm_rate", "seconds_per_megapixel",
      "summary_recall", "items", "method", "data"}
 
 ``false_alarm_rate``: share of the pixels without any degradation in the labels that the
@@ -45,17 +47,20 @@ def bench_perception(data: str | os.PathLike[str], out: str | os.PathLike[str], 
     """Run the benchmark on a generated folder; returns the document written to ``out/perception.json``."""
     folder, out_dir = Path(data), Path(out)
     manifest = load_manifest(folder)
-    counts = {n: {"tp": 0, "fp": 0, "fn": 0, "abs_error": 0.0, "false_alarms": 0, "frame_wide": 0, "frame_wide_right": 0,
+    counts = {n: {"tp": 0, "fp": 0, "fn": 0, "visible_tp": 0, "visible_fp": 0, "visible_fn": 0, "abs_error": 0.0, "false_alarms": 0, "frame_wide": 0, "frame_wide_right": 0,
                   "frame_wide_acted": 0, "frame_wide_acted_right": 0}
               for n in DEGRADATIONS}
     clean_pixels = clean_flagged = 0
     seconds = megapixels = 0.0
     named_all = 0
     per_image = []
+    has_visible = True  # every item has visible labels (folders generated before them have none)
     default_config = RestoreConfig(try_everywhere=[])  # what perception decides; tried-everywhere passes are not counted
     for entry in manifest["items"]:
         image = load_image(folder / "degraded" / f"{entry['id']}.png").image
         labels = load_labels(folder, entry["id"])
+        visible = load_labels(folder, entry["id"], visible=True)
+        has_visible = has_visible and visible is not None
         maps = perceive(image, method=method)
         seconds += maps.seconds
         megapixels += image.shape[0] * image.shape[1] / 1e6
@@ -72,6 +77,11 @@ def bench_perception(data: str | os.PathLike[str], out: str | os.PathLike[str], 
             c["tp"] += int(np.count_nonzero(truth & flagged))
             c["fp"] += int(np.count_nonzero(~truth & flagged))
             c["fn"] += int(np.count_nonzero(truth & ~flagged))
+            if visible is not None:
+                seen = visible.get(name, np.zeros(shape, np.float32)) > PRESENT
+                c["visible_tp"] += int(np.count_nonzero(seen & flagged))
+                c["visible_fp"] += int(np.count_nonzero(~seen & flagged))
+                c["visible_fn"] += int(np.count_nonzero(seen & ~flagged))
             c["abs_error"] += float(np.abs(severity[truth] - label[truth]).sum())
             any_label |= truth
             any_flag |= flagged
@@ -99,8 +109,11 @@ def bench_perception(data: str | os.PathLike[str], out: str | os.PathLike[str], 
         precision = c["tp"] / max(c["tp"] + c["fp"], 1)
         recall = c["tp"] / max(support, 1)
         f1 = 2 * precision * recall / max(precision + recall, 1e-12)
+        f1_visible = None
+        if has_visible and c["visible_tp"] + c["visible_fn"] > 0:
+            f1_visible = round(2 * c["visible_tp"] / (2 * c["visible_tp"] + c["visible_fp"] + c["visible_fn"]), 4)
         per_degradation[name] = {
-            "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
+            "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4), "f1_visible": f1_visible,
             "severity_mae": round(c["abs_error"] / support, 4) if support else None, "support": support,
             "false_positive_pixels": c["fp"], "false_alarm_rate": round(c["false_alarms"] / max(clean_pixels, 1), 4),
             "frame_wide_images": c["frame_wide"], "frame_wide_right": c["frame_wide_right"],
@@ -111,6 +124,8 @@ def bench_perception(data: str | os.PathLike[str], out: str | os.PathLike[str], 
         "data": str(folder), "suite": manifest.get("suite"), "method": method, "items": len(per_image),
         "per_degradation": per_degradation,
         "macro_f1": round(float(np.mean([per_degradation[n]["f1"] for n in present])), 4) if present else None,
+        "macro_f1_visible": (round(float(np.mean([per_degradation[n]["f1_visible"] or 0.0 for n in present])), 4)
+                             if present and has_visible else None),
         "severity_mae": round(float(np.mean([per_degradation[n]["severity_mae"] for n in present])), 4) if present else None,
         "false_alarm_rate": round(clean_flagged / max(clean_pixels, 1), 4),
         "seconds_per_megapixel": round(seconds / max(megapixels, 1e-9), 4),
@@ -127,19 +142,22 @@ def markdown_table(result: dict) -> str:
     """Markdown table of one perception run."""
     lines = [f"`{result['command']}`" if result.get("command") else "", "",
              f"Suite `{result['suite']}`, {result['items']} images, method `{result['method']}`.", "",
-             "| degradation | precision | recall | F1 | severity MAE | pixels present | false alarms | whole frame (right) "
-             "| acted on whole frame (right) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| degradation | precision | recall | F1 | F1 (visible) | severity MAE | pixels present | false alarms "
+             "| whole frame (right) | acted on whole frame (right) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, row in result["per_degradation"].items():
         alarms = f"{100 * row['false_alarm_rate']:.1f}%" if "false_alarm_rate" in row else "-"
         frame = f"{row['frame_wide_images']} ({row['frame_wide_right']})" if "frame_wide_images" in row else "-"
         acted = f"{row['frame_wide_acted']} ({row['frame_wide_acted_right']})" if "frame_wide_acted" in row else "-"
+        seen = f"{row['f1_visible']:.3f}" if row.get("f1_visible") is not None else "-"
         if row["support"]:
-            lines.append(f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | "
+            lines.append(f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | {seen} | "
                          f"{row['severity_mae']:.3f} | {row['support']:,} | {alarms} | {frame} | {acted} |")
         else:
-            lines.append(f"| {name} | - | - | - | - | 0 ({row['false_positive_pixels']:,} flagged) | {alarms} | {frame} | {acted} |")
+            lines.append(f"| {name} | - | - | - | - | - | 0 ({row['false_positive_pixels']:,} flagged) | {alarms} | {frame} | {acted} |")
     macro = f"{result['macro_f1']:.3f}" if result["macro_f1"] is not None else "-"
+    if result.get("macro_f1_visible") is not None:
+        macro += f" ({result['macro_f1_visible']:.3f} against the visible labels)"
     mae = f"{result['severity_mae']:.3f}" if result["severity_mae"] is not None else "-"
     lines += ["", f"Macro F1 {macro}, severity MAE {mae}, false-alarm rate {result['false_alarm_rate']:.3f}, "
               f"summary names every applied degradation in {100 * result['summary_recall']:.0f}% of images, "

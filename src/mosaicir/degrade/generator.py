@@ -7,6 +7,8 @@ Output layout (other commands and outside scripts rely on it)::
     DIR/degraded/<id>.png    degraded image (8-bit RGB)
     DIR/clean/<id>.png       its clean reference
     DIR/labels/<id>.npz      one float16 H x W array per degradation present: severity per pixel
+    DIR/labels/<id>.visible.npz   the same, kept only where the degradation visibly changed the
+                             pixels (``mosaicir.degrade.recipe.visible_change``)
 
 The same arguments give the same bytes.
 """
@@ -25,7 +27,7 @@ import cv2
 import numpy as np
 
 from mosaicir.core.errors import MosaicirError
-from mosaicir.degrade.recipe import ItemRecipe, render
+from mosaicir.degrade.recipe import ItemRecipe, render_with_visible
 from mosaicir.degrade.sources import CleanSource, bundled_sources, folders_sources
 from mosaicir.degrade.suites import get_suite
 from mosaicir.io.arrays import save_npz
@@ -133,10 +135,11 @@ def _generate_source(job: tuple[str, CleanSource, int, int | None, str]) -> tupl
     recipes = get_suite(suite)(source.name, clean, rng)
     out_dir = Path(out)
     for recipe in recipes:
-        degraded, labels, _ = render(clean, recipe)
+        degraded, labels, visible, _ = render_with_visible(clean, recipe)
         save_image(out_dir / "degraded" / f"{recipe.id}.png", degraded)
         save_image(out_dir / "clean" / f"{recipe.id}.png", clean)
         save_npz(out_dir / "labels" / f"{recipe.id}.npz", {k: v.astype(np.float16) for k, v in labels.items()})
+        save_npz(out_dir / "labels" / f"{recipe.id}.visible.npz", {k: v.astype(np.float16) for k, v in visible.items()})
     return [r.model_dump(mode="json") for r in recipes], None
 
 
@@ -151,7 +154,12 @@ def load_manifest(folder: str | os.PathLike[str]) -> dict:
         raise MosaicirError(f"{path}: invalid JSON ({exc})") from None
 
 
-def load_labels(folder: str | os.PathLike[str], item_id: str) -> dict[str, np.ndarray]:
-    """``{degradation: float32 H x W}`` severity labels of one item."""
-    with np.load(Path(folder) / "labels" / f"{item_id}.npz") as data:
+def load_labels(folder: str | os.PathLike[str], item_id: str, visible: bool = False) -> dict[str, np.ndarray] | None:
+    """``{degradation: float32 H x W}`` severity labels of one item; with ``visible``, those kept
+    where the degradation visibly changed the pixels (None for a folder generated before they were
+    stored)."""
+    path = Path(folder) / "labels" / (f"{item_id}.visible.npz" if visible else f"{item_id}.npz")
+    if visible and not path.is_file():
+        return None
+    with np.load(path) as data:
         return {name: data[name].astype(np.float32) for name in data.files}

@@ -3,7 +3,7 @@
 A recipe says everything needed to re-create a degraded image from its clean source: the layout
 of the regions, the degradations of each region with their parameters, the global ones on top,
 and the scene depth used by haze. :func:`render` applies it and returns the per-pixel severity
-of every degradation present.
+of every degradation present; :func:`render_with_visible` also where it visibly changed the pixels.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+
+import cv2
 
 from mosaicir.core.image import check_image
 from mosaicir.core.names import PHYSICAL_ORDER
@@ -64,7 +66,28 @@ class ItemRecipe(BaseModel):
         return [n for n in PHYSICAL_ORDER if n in names]
 
 
+#: A degradation is visible where it changed the pixels by at least this RMS (of 1: 2.5/255, over
+#: ``VISIBLE_WINDOW`` px and the three channels): blur over a flat wall, haze over the near ground
+#: or a shift of black change nothing there that a perception network could see.
+VISIBLE_CHANGE = 0.01
+VISIBLE_WINDOW = 15
+
+
+def visible_change(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Where ``after`` differs visibly from ``before`` (both ``H x W x 3`` in [0, 1]): bool ``H x W``,
+    the local RMS of the difference over ``VISIBLE_WINDOW`` px at least ``VISIBLE_CHANGE``."""
+    squared = ((after - before) ** 2).mean(axis=2).astype(np.float32)
+    return cv2.blur(squared, (VISIBLE_WINDOW, VISIBLE_WINDOW)) >= VISIBLE_CHANGE ** 2
+
+
 def render(clean: np.ndarray, recipe: ItemRecipe, depth: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Apply a recipe to a clean image: :func:`render_with_visible` without the visible labels."""
+    degraded, labels, _, masks = render_with_visible(clean, recipe, depth)
+    return degraded, labels, masks
+
+
+def render_with_visible(clean: np.ndarray, recipe: ItemRecipe, depth: np.ndarray | None = None
+                        ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
     """Apply a recipe to a clean image.
 
     Degradations are applied in the physical order (scene -> imaging -> compression); a regional
@@ -76,8 +99,10 @@ def render(clean: np.ndarray, recipe: ItemRecipe, depth: np.ndarray | None = Non
         depth: optional ``float32 H x W`` depth in [0, 1] overriding ``recipe.depth``.
 
     Returns:
-        ``(degraded, labels, masks)``: the degraded image, ``{name: float32 H x W}`` severity per
-        pixel for each degradation present, and the region masks ``float32 K x H x W``.
+        ``(degraded, labels, visible, masks)``: the degraded image, ``{name: float32 H x W}``
+        severity per pixel for each degradation present, the same kept only where each degradation
+        visibly changed the image it was applied to (:func:`visible_change`), and the region masks
+        ``float32 K x H x W``.
     """
     check_image(clean)
     shape = clean.shape[:2]
@@ -92,6 +117,7 @@ def render(clean: np.ndarray, recipe: ItemRecipe, depth: np.ndarray | None = Non
 
     current = clean.copy()
     labels: dict[str, np.ndarray] = {}
+    visible: dict[str, np.ndarray] = {}
     for name in PHYSICAL_ORDER:
         model = get_degradation(name)
         for region in recipe.regions:
@@ -103,11 +129,16 @@ def render(clean: np.ndarray, recipe: ItemRecipe, depth: np.ndarray | None = Non
                     continue
                 degraded = model.apply(current, applied.params, depth=depth)
                 m = mask[:, :, None]
-                current = (current * (1.0 - m) + degraded * m).astype(np.float32)
+                before, current = current, (current * (1.0 - m) + degraded * m).astype(np.float32)
+                seen = visible_change(before, current)
                 labels[name] = labels.get(name, np.zeros(shape, np.float32)) + applied.severity * mask
+                visible[name] = visible.get(name, np.zeros(shape, np.float32)) + applied.severity * mask * seen
         for applied in recipe.global_degradations:
             if applied.name == name and applied.severity > 0:
-                current = model.apply(current, applied.params, depth=depth)
+                before, current = current, model.apply(current, applied.params, depth=depth)
+                seen = visible_change(before, current)
                 labels[name] = np.maximum(labels.get(name, np.zeros(shape, np.float32)), applied.severity)
-    labels = {k: np.clip(v, 0.0, 1.0).astype(np.float32) for k, v in labels.items() if float(v.max()) > 0}
-    return np.clip(current, 0.0, 1.0).astype(np.float32), labels, masks
+                visible[name] = np.maximum(visible.get(name, np.zeros(shape, np.float32)), applied.severity * seen)
+    present = [k for k, v in labels.items() if float(v.max()) > 0]
+    clipped = lambda maps: {k: np.clip(maps[k], 0.0, 1.0).astype(np.float32) for k in present}
+    return np.clip(current, 0.0, 1.0).astype(np.float32), clipped(labels), clipped(visible), masks
