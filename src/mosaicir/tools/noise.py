@@ -10,7 +10,7 @@ from mosaicir.estimators.colour import luminance
 from mosaicir.estimators.noise import estimate_noise_sigma
 from mosaicir.runtime.tiling import process_tiled
 from mosaicir.tools.base import Tool, ToolParams
-from mosaicir.tools.learned import OnnxRestorer
+from mosaicir.tools.learned import NetworkParams, OnnxRestorer
 
 #: Noise does not follow the picture: a denoising step that takes more than this many times as
 #: much (RMS) from the most textured quarter of the frame as from its flattest quarter is taking
@@ -165,6 +165,26 @@ class DenoiseNet(OnnxRestorer):
         return noise_evidence(before, after)
 
 
+class DenoiseCameraParams(NetworkParams):
+    nlmeans_share: float = Field(0.3, ge=0.0, le=1.0, description="share of OpenCV's colour non-local means "
+                                 "averaged into the network's result (0: the network alone)")
+    nlmeans_h_factor: float = Field(1.6, ge=0.1, le=4.0, description="its strength h, per unit of the RMS "
+                                    "(of 255) of what the network removed")
+
+
+def opencv_nlmeans(image: np.ndarray, h: float) -> np.ndarray:
+    """OpenCV's colour non-local means (5 x 5 patches searched over 13 x 13) at strength ``h`` (of
+    255, luminance and colour alike) on ``image`` (``H x W x 3`` in [0, 1], 8-bit inside), in
+    overlapping tiles above ``NLMEANS_TILE_PIXELS``."""
+
+    def denoise(part: np.ndarray) -> np.ndarray:
+        pixels = np.round(np.clip(part, 0.0, 1.0) * 255.0).astype(np.uint8)
+        return cv2.fastNlMeansDenoisingColored(pixels, None, float(h), float(h), 5, 13).astype(np.float32) / 255.0
+
+    large = image.shape[0] * image.shape[1] > NLMEANS_TILE_PIXELS
+    return process_tiled(image, denoise, tile=NLMEANS_TILE, overlap=32) if large else denoise(image)
+
+
 class DenoiseCameraNet(OnnxRestorer):
     """Denoiser for the faint noise of camera photographs (a few /255 after the camera's
     demosaicing, tone curve and JPEG): residual U-Net trained on the camera-noise model
@@ -179,12 +199,27 @@ class DenoiseCameraNet(OnnxRestorer):
     test_settings = {"poisson_probability": 0.0, "camera_probability": 1.0}
     test_min_gain = 1.0  # the demosaicing and JPEG of the camera chain are not its to undo
     model_file = "denoise_camera_unet.onnx"
+    Params = DenoiseCameraParams
     seconds_per_megapixel = 0.34
     tried_everywhere = True  # camera noise is too faint for perception (PolyU's, 2-6/255; docs/REAL.md)
 
     def evidence(self, before, after):
         """Whether what it removed looks like a camera's noise (:func:`camera_noise_evidence`)."""
         return camera_noise_evidence(before, after)
+
+    def _apply(self, image, params):
+        """The network's result, averaged with non-local means (``nlmeans_share``) at a strength set
+        by what the network removed: the two err differently, and on real camera noise their mean
+        gains more than either on photographs the network did not train on (docs/REAL.md)."""
+        restored = super()._apply(image, params.model_copy(update={"strength": 1.0}))
+        if params.nlmeans_share > 0.0:
+            removed = 255.0 * float(np.sqrt(np.mean((image - restored) ** 2)))
+            if removed > 0.1:
+                share = np.float32(params.nlmeans_share)
+                restored = (1.0 - share) * restored + share * opencv_nlmeans(image, params.nlmeans_h_factor * removed)
+        if params.strength >= 1.0:
+            return restored
+        return image + np.float32(params.strength) * (restored - image)
 
 
 class DenoiseNetEnsemble(DenoiseNet):
