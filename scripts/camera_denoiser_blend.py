@@ -35,8 +35,8 @@ def main() -> None:
     args = parser.parse_args()
     tool = DenoiseCameraNet(args.model)
     folder = Path(args.pairs)
-    targets = {p.stem: p for p in (folder / "target").iterdir()}
-    inputs = [p for p in sorted((folder / "input").iterdir()) if p.stem in targets]
+    targets = {p.stem: p for p in iter_image_files([folder / "target"])}
+    inputs = sorted((p for p in iter_image_files([folder / "input"]) if p.stem in targets), key=lambda p: p.stem)
     # crops of one photograph (PolyU's <scene>_<crop>) go to the same side (train/data.py)
     photograph = lambda stem: re.sub(r"_\d+$", "", stem)
     photographs = sorted({photograph(p.stem) for p in inputs})
@@ -64,6 +64,9 @@ def main() -> None:
                 changed.append(psnr(image, out))
         cells = []
         for split in ("trained", "held out"):
+            if not rows[share][split]:
+                cells += ["-", "-"]
+                continue
             values = np.array(rows[share][split])
             kept = int(np.count_nonzero(values[:, 1]))
             cells += [f"{values[:, 0].mean():+.2f} ({len(values)})", f"{values[:, 1].mean():+.2f} ({kept} kept)"]

@@ -66,7 +66,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="most pixels of clean validation images a threshold may flag, per degradation (1: no limit)")
     parser.add_argument("--visible-labels", action="store_true",
                         help="train against the labels kept where each degradation visibly changed the pixels "
-                             "(labels/<id>.visible.npz; folders cached before they were stored must be deleted first)")
+                             "(labels/<id>.visible.npz; folders cached before they were stored must be deleted first); the "
+                             "thresholds are still calibrated against the full labels")
     parser.add_argument("--min-precision", type=float, default=0.0,
                         help="lowest validation precision a threshold may have (flags the agents act on should be right more often than not)")
     return parser.parse_args(argv)

@@ -97,10 +97,11 @@ def camera_noise(image: np.ndarray, shot: float, read: float, quality: int, rng:
 
     The noise reduction acts on the noise only (what the chain adds to the noise-free chain's
     result): a Gaussian of ``smoothing`` px over its luma (mean of the channels) and of twice that
-    over its colour differences, which keep a share ``chroma_gain`` (0-1). With ``smoothing`` 0.5-0.9
-    and ``chroma_gain`` about 0.8 the noise is as correlated over neighbouring pixels (0.5-0.8), as
-    coarse and as colourful as PolyU's (``scripts/camera_noise_model.py``); without it, it is whiter
-    than a real camera's (correlation 0.40-0.56). The result is noise correlated over neighbouring
+    over its colour differences, which keep a share ``chroma_gain`` (0-1). With ``smoothing`` drawn
+    in 0.3-1.0 and ``chroma_gain`` in 0.6-1.0 (``Noise.sample``) the noise is as correlated over
+    neighbouring pixels (0.5-0.8), as coarse and as colourful as PolyU's
+    (``scripts/camera_noise_model.py``); without it, it is whiter than a real camera's (correlation
+    0.42-0.59). The result is noise correlated over neighbouring
     pixels and in colour, stronger in the shadows after the tone curve, and partly smoothed by the
     compression, as in real photographs."""
     linear = srgb_to_linear(image)
@@ -132,7 +133,9 @@ def camera_noise(image: np.ndarray, shot: float, read: float, quality: int, rng:
 class Noise(Degradation):
     """Sensor noise: additive white Gaussian (per channel), Poisson (shot) noise, or the noise of a
     camera's processing chain (:func:`camera_noise`: signal-dependent raw noise, demosaicing,
-    tone curve and JPEG), each with the same standard deviation at mid-grey for a severity."""
+    tone curve, the camera's noise reduction and JPEG), each with the same standard deviation at
+    mid-grey for a severity before the camera's noise reduction, which then lowers the camera kind's
+    (to about 0.35-0.85 of it, the more the stronger the smoothing drawn)."""
 
     name = "noise"
     stage = "imaging"
@@ -164,8 +167,10 @@ class Noise(Degradation):
         u_smoothing, u_chroma = np.random.default_rng([seed, 1]).random(2)
         return NoiseParams(severity=severity, kind=kind, sigma=sigma, peak=peak, shot=share * variance / 0.214,
                            read=(1.0 - share) * variance, quality=int(round(75 + 25 * float(u_quality))),
-                           smoothing=round(self.SMOOTHING[0] + (self.SMOOTHING[1] - self.SMOOTHING[0]) * float(u_smoothing), 3),
-                           chroma_gain=round(self.CHROMA_GAIN[0] + (self.CHROMA_GAIN[1] - self.CHROMA_GAIN[0]) * float(u_chroma), 3),
+                           smoothing=round(self.SMOOTHING[0] + (self.SMOOTHING[1] - self.SMOOTHING[0]) * float(u_smoothing), 3)
+                           if kind == "camera" else 0.0,
+                           chroma_gain=round(self.CHROMA_GAIN[0] + (self.CHROMA_GAIN[1] - self.CHROMA_GAIN[0]) * float(u_chroma), 3)
+                           if kind == "camera" else 1.0,
                            seed=seed)
 
     def _apply(self, image, params, depth):

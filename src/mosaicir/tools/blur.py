@@ -196,7 +196,7 @@ class WienerDefocus(Tool):
     far less blur than planned leaves the image unchanged (``DEFOCUS_PRESENT_SHARE``)."""
 
     name = "wiener_defocus"
-    checks_presence = True  # linear motion in the spectrum: the blur is not defocus
+    checks_presence = True  # linear motion in the spectrum, or far less blur than planned: no defocus here
     targets = ("defocus_blur",)
     Params = WienerDefocusParams
     seconds_per_megapixel = 0.22
