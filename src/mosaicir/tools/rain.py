@@ -66,6 +66,13 @@ RAIN_LONG_MATCH = 0.08
 #: self-match may reach RAIN_DENSE_LONG_MATCH (``scripts/rain_evidence.py``, docs/REAL.md).
 RAIN_DENSE_SPREAD = 0.9
 RAIN_DENSE_LONG_MATCH = 0.25
+#: Heavy rain (Rain100H's kind) is dense and veiled: its removed layer is less oriented. Where a
+#: derainer removes at least RAIN_HEAVY_AMOUNT (mean |luma|, of 255; RainTrainH 5.5-82, every
+#: Rain100L photograph at most 9.6, clean photographs at most 6.6) over RAIN_DENSE_SPREAD of the frame,
+#: a coherence of RAIN_HEAVY_COHERENCE suffices (RainTrainH `003`: 0.81, +8.56 dB;
+#: ``scripts/rain_evidence.py``, docs/REAL.md).
+RAIN_HEAVY_AMOUNT = 20.0
+RAIN_HEAVY_COHERENCE = 0.78
 
 
 def streak_evidence(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
@@ -103,7 +110,9 @@ def rain_evidence(before: np.ndarray, after: np.ndarray) -> float:
     """1 when what a derainer removed looks like rain streaks (``RAIN_*`` thresholds), else 0."""
     m = streak_evidence(before, after)
     short = m["long_match"] <= RAIN_LONG_MATCH or (m["spread"] >= RAIN_DENSE_SPREAD and m["long_match"] <= RAIN_DENSE_LONG_MATCH)
-    return float(m["bright"] >= RAIN_BRIGHT_SHARE and m["coherence"] >= RAIN_COHERENCE and m["grey"] <= RAIN_GREY
+    heavy = m["amount"] >= RAIN_HEAVY_AMOUNT and m["spread"] >= RAIN_DENSE_SPREAD
+    oriented = m["coherence"] >= (RAIN_HEAVY_COHERENCE if heavy else RAIN_COHERENCE)
+    return float(m["bright"] >= RAIN_BRIGHT_SHARE and oriented and m["grey"] <= RAIN_GREY
                  and m["amount"] >= RAIN_TRACE and m["spread"] >= RAIN_SPREAD and short)
 
 
