@@ -120,13 +120,12 @@ def bench_perception(data: str | os.PathLike[str], out: str | os.PathLike[str], 
             "frame_wide_acted": c["frame_wide_acted"], "frame_wide_acted_right": c["frame_wide_acted_right"],
         }
     present = [n for n in DEGRADATIONS if per_degradation[n]["support"] > 0]
+    visible_f1s = [per_degradation[n]["f1_visible"] for n in present if per_degradation[n]["f1_visible"] is not None]
     result = {
         "data": str(folder), "suite": manifest.get("suite"), "method": method, "items": len(per_image),
         "per_degradation": per_degradation,
         "macro_f1": round(float(np.mean([per_degradation[n]["f1"] for n in present])), 4) if present else None,
-        "macro_f1_visible": (round(float(np.mean(visible_f1s)), 4)
-                             if (visible_f1s := [per_degradation[n]["f1_visible"] for n in present
-                                                 if per_degradation[n]["f1_visible"] is not None]) and has_visible else None),
+        "macro_f1_visible": round(float(np.mean(visible_f1s)), 4) if visible_f1s else None,
         "severity_mae": round(float(np.mean([per_degradation[n]["severity_mae"] for n in present])), 4) if present else None,
         "false_alarm_rate": round(clean_flagged / max(clean_pixels, 1), 4),
         "seconds_per_megapixel": round(seconds / max(megapixels, 1e-9), 4),

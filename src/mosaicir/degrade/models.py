@@ -72,17 +72,19 @@ def linear_to_srgb(image: np.ndarray) -> np.ndarray:
     return np.where(image <= 0.0031308, image * 12.92, 1.055 * image ** (1 / 2.4) - 0.055).astype(np.float32)
 
 
-def _raw_chain(linear: np.ndarray, noise: np.ndarray | None) -> np.ndarray:
-    """Linear RGB (``H x W x 3``) sampled on an RGGB Bayer mosaic, ``noise`` (``H x W``, or None)
-    added on the photosites, bilinear demosaicing (OpenCV) and the sRGB tone curve."""
-    height, width = linear.shape[:2]
-    mosaic = np.empty((height, width), np.float32)
+def _bayer(linear: np.ndarray) -> np.ndarray:
+    """Linear RGB (``H x W x 3``) sampled on an RGGB Bayer mosaic: ``H x W``."""
+    mosaic = np.empty(linear.shape[:2], np.float32)
     mosaic[0::2, 0::2] = linear[0::2, 0::2, 0]
     mosaic[0::2, 1::2] = linear[0::2, 1::2, 1]
     mosaic[1::2, 0::2] = linear[1::2, 0::2, 1]
     mosaic[1::2, 1::2] = linear[1::2, 1::2, 2]
-    if noise is not None:
-        mosaic = mosaic + noise
+    return mosaic
+
+
+def _develop(mosaic: np.ndarray) -> np.ndarray:
+    """A linear RGGB mosaic (``H x W``) quantised to 16 bits, demosaiced bilinearly (OpenCV) and
+    put through the sRGB tone curve: ``H x W x 3`` in [0, 1]."""
     raw = np.round(np.clip(mosaic, 0.0, 1.0) * 65535.0).astype(np.uint16)
     # OpenCV names Bayer patterns by the second row's first two pixels: RGGB is "BG"
     return linear_to_srgb(cv2.cvtColor(raw, cv2.COLOR_BayerBG2RGB).astype(np.float32) / 65535.0)
@@ -104,17 +106,11 @@ def camera_noise(image: np.ndarray, shot: float, read: float, quality: int, rng:
     0.42-0.59). The result is noise correlated over neighbouring
     pixels and in colour, stronger in the shadows after the tone curve, and partly smoothed by the
     compression, as in real photographs."""
-    linear = srgb_to_linear(image)
-    photosites = linear.shape[:2]
-    level = np.empty(photosites, np.float32)
-    level[0::2, 0::2] = linear[0::2, 0::2, 0]
-    level[0::2, 1::2] = linear[0::2, 1::2, 1]
-    level[1::2, 0::2] = linear[1::2, 0::2, 1]
-    level[1::2, 1::2] = linear[1::2, 1::2, 2]
-    noise = rng.standard_normal(photosites, dtype=np.float32) * np.sqrt(shot * level + read).astype(np.float32)
-    out = _raw_chain(linear, noise)
+    mosaic = _bayer(srgb_to_linear(image))
+    noise = rng.standard_normal(mosaic.shape, dtype=np.float32) * np.sqrt(shot * mosaic + read).astype(np.float32)
+    out = _develop(mosaic + noise)
     if smoothing > 0.0 or chroma_gain < 1.0:
-        reference = _raw_chain(linear, None)
+        reference = _develop(mosaic)
         added = out - reference
         luma = added.mean(axis=2, keepdims=True)
         colour = added - luma

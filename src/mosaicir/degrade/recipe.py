@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-
-import cv2
 
 from mosaicir.core.image import check_image
 from mosaicir.core.names import PHYSICAL_ORDER
