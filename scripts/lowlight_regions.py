@@ -44,6 +44,7 @@ from sklearn.linear_model import LogisticRegression
 from perception_regions import layout_items  # scripts/, on the path when run as a script
 
 from mosaicir.degrade.generator import load_labels, load_manifest
+from mosaicir.estimators.colour import luminance
 from mosaicir.io import load_image
 from mosaicir.perception import perceive
 
@@ -101,7 +102,7 @@ def superpixel_statistics(image: np.ndarray, segments: int) -> tuple[np.ndarray,
     mean_log, rest_log = mean_and_rest(log)
     black, rest_black = mean_and_rest((value < 2 / 255).astype(np.float64))
     saturation, rest_saturation = mean_and_rest((small.max(2) - small.min(2)) / (small.max(2) + 0.02))
-    grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    grey = luminance(small)
     log_detail, rest_log_detail = mean_and_rest(np.abs(cv2.Laplacian(np.log(grey + 0.02), cv2.CV_32F)))
     detail, rest_detail = mean_and_rest(np.abs(cv2.Laplacian(grey, cv2.CV_32F)))
     spread = np.sqrt(np.maximum(np.bincount(flat, (log * log).ravel(), count) / np.maximum(area, 1) - mean_log ** 2, 0))

@@ -8,6 +8,7 @@ import pytest
 from mosaicir.core.errors import UnknownNameError
 from mosaicir.core.image import psnr
 from mosaicir.core.names import DEGRADATIONS, PHYSICAL_ORDER
+from mosaicir.core.severity import SEVERITY_MAPS
 from mosaicir.degrade import DEGRADATION_REGISTRY, get_degradation
 from mosaicir.degrade.depth import DEPTH_LAYOUTS, DepthParams, synthetic_depth
 from mosaicir.estimators.kernels import disk_kernel, motion_kernel
@@ -21,6 +22,20 @@ def test_registry_holds_exactly_the_eight_names():
     assert sorted(PHYSICAL_ORDER) == sorted(DEGRADATIONS)
     with pytest.raises(UnknownNameError, match="did you mean 'haze'"):
         get_degradation("hazee")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_model_draws_its_parameter_from_the_one_severity_map(name):
+    """Models, tools and perception share one map per degradation (mosaicir.core.severity): the
+    model's parameter at a severity is the map's, and the map inverts."""
+    severity_map = SEVERITY_MAPS[name]
+    values = [severity_map.at(s) for s in SEVERITIES]
+    assert all(a != b for a, b in zip(values, values[1:]))
+    assert np.all(np.diff(values) > 0) or np.all(np.diff(values) < 0)
+    for severity, value in zip(SEVERITIES, values):
+        assert severity_map.severity_of(value) == pytest.approx(severity)
+        drawn = getattr(get_degradation(name).sample(np.random.default_rng(0), severity), severity_map.parameter)
+        assert drawn == pytest.approx(value, abs=0.5 if name == "jpeg" else 1e-9)  # JPEG quality is rounded
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -71,6 +71,31 @@ def test_tiling_has_no_seams():
     assert np.allclose(process_tiled(image, lambda x: x, tile=128, overlap=32), image, atol=1e-6)
 
 
+def test_tiles_keep_their_phase_and_may_shrink_the_grid():
+    """Every tile origin is aligned (the 8x8 JPEG grid keeps its phase); with ``scale`` the tiles
+    map to a coarser grid (perception's cells) and blend to what the whole image gives."""
+    rng = np.random.default_rng(1)
+    image = rng.random((300, 420, 3), dtype=np.float32)
+
+    def cells(tile):  # the mean of each 8 x 8 cell (the border ones padded)
+        padded = np.pad(tile, ((0, -tile.shape[0] % 8), (0, -tile.shape[1] % 8), (0, 0)), mode="edge")
+        return padded.reshape(padded.shape[0] // 8, 8, padded.shape[1] // 8, 8, 3).mean(axis=(1, 3))
+
+    whole = cells(image)
+    tiled = process_tiled(image, cells, tile=128, overlap=32, align=32, scale=8)
+    assert tiled.shape == whole.shape == (38, 53, 3)
+    # tiles on the 8-px grid: the area average of each cell is the same whatever the tile
+    assert np.abs(tiled - whole).max() < 1e-5
+    rows, cols = np.mgrid[0:300, 0:420].astype(np.float32)
+    where = np.dstack([rows, cols, rows])  # each pixel holds its own position
+    seen = []
+    process_tiled(where, lambda tile: seen.append((int(tile[0, 0, 0]), int(tile[0, 0, 1]))) or tile, tile=128, overlap=32)
+    assert all(y % 16 == 0 and x % 16 == 0 for y, x in seen)
+    assert {y for y, _ in seen} == {0, 96, 176} and max(x for _, x in seen) == 304  # the last ones reach the border
+    with pytest.raises(ValueError, match="multiple of the scale"):
+        process_tiled(image, cells, tile=128, overlap=32, align=12, scale=8)
+
+
 def test_learned_tool_tiles_like_whole(fixture_image):
     tool = get_tool("denoise_unet")
     noisy, _ = get_degradation("noise")(fixture_image, 0.5, np.random.default_rng(0))

@@ -28,3 +28,23 @@ def test_degradation_pairs_stream_through_worker_processes():
     degraded, clean = next(iter(loader))
     assert degraded.shape == clean.shape == (4, 3, 32, 32)
     assert float((degraded - clean).abs().mean()) > 0.0
+
+
+def test_a_checkpoint_rebuilt_from_the_shipped_onnx_computes_what_it_does(tmp_path):
+    """Training resumes from a shipped network whose checkpoint is gone (train/from_onnx.py): the
+    export folds each batch normalisation into its convolution; the rebuilt network unfolds it."""
+    from train.from_onnx import rebuild
+    from train.nets import DegradationMapNet, export_onnx
+
+    torch.manual_seed(0)
+    trained = DegradationMapNet(width=8)
+    trained.train()(torch.rand(4, 3, 64, 64))  # batch statistics away from their start
+    path = tmp_path / "net.onnx"
+    export_onnx(trained.eval(), path, "maps", same_size=False)
+    rng = np.random.default_rng(0)
+    crops = [rng.random((64, 64, 3), dtype=np.float32) for _ in range(4)]
+    rebuilt = DegradationMapNet(width=8)
+    assert rebuild(rebuilt, path, crops) < 1e-4
+    with torch.no_grad():
+        sample = torch.from_numpy(crops[0].transpose(2, 0, 1).copy())[None]
+        assert torch.allclose(rebuilt.eval()(sample), trained(sample), atol=1e-4)

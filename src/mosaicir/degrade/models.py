@@ -1,6 +1,7 @@
 """The eight degradation models.
 
-Severity ``s`` in [0, 1] maps monotonically to physical parameters; the MiO protocol's ranges
+Severity ``s`` in [0, 1] maps monotonically to physical parameters (by :mod:`mosaicir.core.severity`,
+the one map per degradation, shared with the tools and perception); the MiO protocol's ranges
 (AgenticIR) lie inside each mapping, at the severities given by ``mio_severity``.
 
 =================  =============================================  ============================
@@ -36,6 +37,7 @@ import numpy as np
 from PIL import Image
 from pydantic import Field
 
+from mosaicir.core import severity as severity_map
 from mosaicir.core.registry import Registry
 from mosaicir.degrade.base import Degradation, DegradationParams, seed_from
 from mosaicir.degrade.depth import DepthParams, check_depth, sample_depth_params, synthetic_depth
@@ -150,7 +152,7 @@ class Noise(Degradation):
     def sample(self, rng: np.random.Generator, severity: float) -> NoiseParams:
         u_kind, seed = rng.random(), seed_from(rng)
         u_shot, u_quality = rng.random(2)
-        sigma = 60.0 * severity
+        sigma = severity_map.noise_sigma(severity)
         # Poisson noise with the same standard deviation at mid-grey: sqrt(0.5 / peak) = sigma/255.
         peak = 0.5 / max(sigma / 255.0, 1e-3) ** 2
         # camera: the same standard deviation at mid-grey after the tone curve, a share u of the
@@ -196,7 +198,7 @@ class MotionBlur(Degradation):
 
     def sample(self, rng, severity):
         u_angle, u_sigma = rng.random(2)
-        length = 25.0 * severity
+        length = severity_map.motion_length(severity)
         return MotionBlurParams(
             severity=severity, length=length, angle=180.0 * float(u_angle),
             profile_sigma=length * (0.3 + 0.25 * float(u_sigma)),
@@ -222,7 +224,7 @@ class DefocusBlur(Degradation):
     mio_severity: ClassVar[tuple[float, float]] = (0.5, 1.0)
 
     def sample(self, rng, severity):
-        return DefocusBlurParams(severity=severity, radius=6.0 * severity)
+        return DefocusBlurParams(severity=severity, radius=severity_map.defocus_radius(severity))
 
     def _apply(self, image, params, depth):
         if params.radius < 0.5:
@@ -252,7 +254,7 @@ class Haze(Degradation):
     def sample(self, rng, severity):
         u_air = rng.random()
         return HazeParams(
-            severity=severity, beta=2.4 * severity, airlight=0.7 + 0.3 * float(u_air),
+            severity=severity, beta=severity_map.haze_beta(severity), airlight=0.7 + 0.3 * float(u_air),
             depth=sample_depth_params(rng),
         )
 
@@ -301,7 +303,7 @@ class Rain(Degradation):
         u_len, u_angle, u_width, u_layers, u_veil = rng.random(5)
         return RainParams(
             severity=severity,
-            density=0.012 * severity,
+            density=severity_map.rain_density(severity),
             length=20.0 + 20.0 * float(u_len),
             angle=-30.0 + 60.0 * float(u_angle),
             width=0.35 + 0.45 * float(u_width),
@@ -366,8 +368,8 @@ class LowLight(Degradation):
     def sample(self, rng, severity):
         method = self.methods[int(rng.random() * 3) % 3]
         return LowLightParams(
-            severity=severity, method=method, shift=60.0 * severity, gamma=1.0 / (1.0 + 1.5 * severity),
-            maximum=255.0 * (1.0 - 0.7 * severity),
+            severity=severity, method=method, shift=severity_map.low_light_shift(severity),
+            gamma=severity_map.low_light_gamma(severity), maximum=severity_map.low_light_maximum(severity),
         )
 
     def _apply(self, image, params, depth):
@@ -395,7 +397,7 @@ class Jpeg(Degradation):
     mio_severity: ClassVar[tuple[float, float]] = (0.58, 0.92)
 
     def sample(self, rng, severity):
-        return JpegParams(severity=severity, quality=int(round(65.0 - 60.0 * severity)))
+        return JpegParams(severity=severity, quality=int(round(severity_map.jpeg_quality(severity))))
 
     def _apply(self, image, params, depth):
         pixels = np.round(np.clip(image, 0, 1) * 255.0).astype(np.uint8)
@@ -420,7 +422,7 @@ class LowResolution(Degradation):
     mio_severity: ClassVar[tuple[float, float]] = (0.85, 1.0)
 
     def sample(self, rng, severity):
-        return LowResolutionParams(severity=severity, scale=1.0 / (1.0 + 3.0 * severity))
+        return LowResolutionParams(severity=severity, scale=severity_map.low_resolution_scale(severity))
 
     def _apply(self, image, params, depth):
         height, width = image.shape[:2]

@@ -24,6 +24,8 @@ import numpy as np
 
 from mosaicir.core.image import check_image
 from mosaicir.core.names import DEGRADATIONS
+from mosaicir.core.severity import SEVERITY_MAPS
+from mosaicir.estimators.colour import luminance
 
 #: Pixels per side of a map cell.
 CELL = 8
@@ -77,8 +79,8 @@ def quality_from_quantization(tables: dict[int, list[int]] | None) -> int | None
 
 
 def jpeg_severity_from_quality(quality: int) -> float:
-    """Inverse of the JPEG degradation model (quality = 65 - 60 s)."""
-    return float(np.clip((65.0 - quality) / 60.0, 0.0, 1.0))
+    """Inverse of the JPEG degradation model (:data:`mosaicir.core.severity.SEVERITY_MAPS`)."""
+    return SEVERITY_MAPS["jpeg"].severity_of(quality)
 
 
 def noise_sigma_map(grey: np.ndarray) -> np.ndarray:
@@ -151,7 +153,7 @@ def fine_band_share(grey: np.ndarray) -> np.ndarray:
 def classical_features(image: np.ndarray) -> dict[str, np.ndarray]:
     """All raw measures, ``{name: float32 h x w}`` on the cell grid."""
     image = check_image(image)
-    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    grey = luminance(image)
     ratio, coherence, energy = blur_ratio_map(grey)
     value = image.max(axis=2)
     dark = cv2.erode(image.min(axis=2), np.ones((15, 15), np.uint8))

@@ -12,7 +12,7 @@ import numpy as np
 
 from mosaicir.core.errors import MosaicirError
 from mosaicir.runtime.onnx import models_dir, onnx_session
-from mosaicir.runtime.tiling import feather_ramp
+from mosaicir.runtime.tiling import pad_to_multiple, process_tiled
 
 MODEL_NAME = "perception_mapnet"
 #: Longest side processed in one pass; larger images go through in overlapping tiles.
@@ -40,35 +40,18 @@ class MapNetwork:
         return self._session
 
     def _run(self, image: np.ndarray) -> np.ndarray:
+        """``h x w x 3`` -> ``ceil(h/8) x ceil(w/8) x 16`` in one pass."""
         height, width = image.shape[:2]
-        pad_h, pad_w = (-height) % self.multiple, (-width) % self.multiple
-        if pad_h or pad_w:
-            image = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="reflect" if min(height, width) > 32 else "edge")
+        padded, _ = pad_to_multiple(image, self.multiple)
         session = self.session()
-        batch = np.ascontiguousarray(image.transpose(2, 0, 1)[None], dtype=np.float32)
+        batch = np.ascontiguousarray(padded.transpose(2, 0, 1)[None], dtype=np.float32)
         (maps,) = session.run(None, {session.get_inputs()[0].name: batch})
-        return np.ascontiguousarray(maps[0][:, : -(-height // self.cell), : -(-width // self.cell)])
+        return maps[0][:, : -(-height // self.cell), : -(-width // self.cell)].transpose(1, 2, 0)
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
-        height, width = image.shape[:2]
-        if max(height, width) <= TILE:
-            return self._run(image)
-        cell = self.cell
-        out = np.zeros((16, -(-height // cell), -(-width // cell)), np.float32)
-        weight = np.zeros(out.shape[1:], np.float32)
-        step = TILE - TILE_OVERLAP
-        for y in range(0, max(height - TILE_OVERLAP, 1), step):
-            for x in range(0, max(width - TILE_OVERLAP, 1), step):
-                tile = image[y:y + TILE, x:x + TILE]
-                cells = self._run(tile)
-                cy, cx = y // cell, x // cell
-                h, w = cells.shape[1:]
-                ramp_y = feather_ramp(h, TILE_OVERLAP // cell // 2, y == 0, y + TILE >= height)
-                ramp_x = feather_ramp(w, TILE_OVERLAP // cell // 2, x == 0, x + TILE >= width)
-                wt = ramp_y[:, None] * ramp_x[None, :]
-                out[:, cy:cy + h, cx:cx + w] += cells * wt
-                weight[cy:cy + h, cx:cx + w] += wt
-        return out / np.maximum(weight, 1e-6)
+        # tiles on the network's coarsest grid keep every tile's cells and JPEG blocks in phase
+        cells = process_tiled(image, self._run, tile=TILE, overlap=TILE_OVERLAP, align=self.multiple, scale=self.cell)
+        return np.ascontiguousarray(cells.transpose(2, 0, 1))
 
 
 @lru_cache(maxsize=4)

@@ -10,7 +10,8 @@ import numpy as np
 from mosaicir.core.errors import InvalidInputError
 from mosaicir.core.image import check_image
 from mosaicir.core.names import DEGRADATIONS
-import cv2
+from mosaicir.core.severity import jpeg_quality
+from mosaicir.estimators.colour import luminance
 
 from mosaicir.perception.classical import (
     CELL, classical_features, classical_severity, grid_shape, jpeg_severity_from_quality, noise_sigma_map,
@@ -113,14 +114,14 @@ def physical_estimates(image: np.ndarray, maps: DegradationMaps, features: dict[
         return flagged if flagged.any() else np.ones_like(flagged)
 
     if "noise" in present:  # the full-resolution noise map only when there is noise to measure
-        sigma = features["noise_sigma"] if features is not None else noise_sigma_map(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
+        sigma = features["noise_sigma"] if features is not None else noise_sigma_map(luminance(image))
         out["noise_sigma"] = float(np.median(sigma[where("noise")]) * 255.0)
     else:
         out["noise_sigma"] = 0.0
     if quality is not None:
         out["jpeg_quality"] = float(quality)
-    elif "jpeg" in present:  # model inverse of the perceived severity (quality = 65 - 60 s)
-        out["jpeg_quality"] = float(np.clip(65.0 - 60.0 * np.median(maps.map("jpeg")[where("jpeg")]), 5.0, 95.0))
+    elif "jpeg" in present:  # the quality the degradation model gives the perceived severity
+        out["jpeg_quality"] = float(np.clip(jpeg_quality(np.median(maps.map("jpeg")[where("jpeg")])), 5.0, 95.0))
     if "motion_blur" in present:
         length, angle, confidence = estimate_motion(_crop_around(image, maps, "motion_blur"), max_length=30)
         out["motion_length"], out["motion_angle"] = (length if confidence > 0 and length >= MOTION_MIN_LENGTH else 0.0), angle

@@ -20,6 +20,7 @@ from scipy.special import gamma as gamma_fn
 
 from mosaicir.core.errors import MosaicirError
 from mosaicir.core.image import check_image
+from mosaicir.estimators.colour import luminance
 
 PATCH = 48
 _SHAPES = np.arange(0.2, 10.0, 0.001)
@@ -88,7 +89,7 @@ def _patches(values: np.ndarray, rows: int, cols: int, side: int) -> np.ndarray:
 def patch_features(image: np.ndarray, patch: int = PATCH, sharp_only: bool = False) -> np.ndarray:
     """``N x 36`` features of the ``patch``-pixel patches of an image (``H x W x 3`` in [0, 1]), all
     patches at once. ``sharp_only`` keeps the patches of highest local sharpness (for the pristine fit)."""
-    grey = cv2.cvtColor(np.ascontiguousarray(image, np.float32), cv2.COLOR_RGB2GRAY) * 255.0
+    grey = luminance(np.asarray(image, np.float32)) * np.float32(255.0)
     scales = [grey, cv2.resize(grey, (grey.shape[1] // 2, grey.shape[0] // 2), interpolation=cv2.INTER_CUBIC)]
     rows, cols = grey.shape[0] // patch, grey.shape[1] // patch
     if rows * cols == 0:
@@ -113,20 +114,21 @@ def pristine_model(path: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         return data["mean"], data["cov"]
 
 
-def niqe(image: np.ndarray, patch: int = PATCH) -> float:
+def niqe(image: np.ndarray, patch: int = PATCH, model: str | None = None) -> float:
     """NIQE of ``image`` (``H x W x 3`` in [0, 1], at least ``2 * patch`` pixels on each side is
-    advisable); lower is more natural. Returns NaN when the image holds fewer than two patches."""
+    advisable); lower is more natural. Returns NaN when the image holds fewer than two patches.
+    ``model``: a pristine model file (default: the shipped one)."""
     image = check_image(image)
-    return niqe_of_features(patch_features(image, patch))
+    return niqe_of_features(patch_features(image, patch), model)
 
 
-def niqe_of_features(features: np.ndarray) -> float:
+def niqe_of_features(features: np.ndarray, model: str | None = None) -> float:
     """NIQE of the patches whose features (``N x 36``, :func:`patch_features`) are given: those of
     one image, or those of several windows of one image pooled (a sample of a large photograph).
     NaN with fewer than two patches."""
     if features.shape[0] < 2:
         return float("nan")
-    mean, cov = pristine_model()
+    mean, cov = pristine_model(model)
     mu = np.nanmean(features, axis=0)
     sigma = np.cov(features, rowvar=False)
     diff = mean - mu

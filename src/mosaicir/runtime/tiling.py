@@ -30,35 +30,50 @@ def feather_ramp(length: int, overlap: int, at_start: bool, at_end: bool) -> np.
     return weights
 
 
+def tile_origins(size: int, tile: int, step: int, align: int) -> list[int]:
+    """Origins of the tiles along one axis: every ``step`` px (a multiple of ``align``), the last
+    one aligned too and reaching the border (so it may be shorter than ``tile``)."""
+    if size <= tile:
+        return [0]
+    last = -(-(size - tile) // align) * align
+    return list(range(0, last, step)) + [last]
+
+
 def process_tiled(
     image: np.ndarray, fn: Callable[[np.ndarray], np.ndarray], *, tile: int = 512, overlap: int = 32, align: int = 16,
+    scale: int = 1,
 ) -> np.ndarray:
-    """Apply ``fn`` (``h x w x 3 -> h x w x 3``) on overlapping tiles and blend them.
+    """Apply ``fn`` on overlapping tiles of ``image`` (``H x W x 3``) and blend the results.
 
-    Tile origins are multiples of ``align`` (so that e.g. the 8x8 JPEG grid keeps its phase in
-    every tile); overlapping parts are blended with linear ramps, so no seam appears.
+    ``fn`` maps an ``h x w x 3`` tile to ``ceil(h / scale) x ceil(w / scale) x C``: the same
+    grid (``scale`` 1, a restored tile) or a coarser one (``scale`` 8: perception's cells); the
+    result is ``ceil(H / scale) x ceil(W / scale) x C``. Tile origins are multiples of ``align``
+    (itself a multiple of ``scale``), so that e.g. the 8x8 JPEG grid keeps its phase in every tile
+    and the cells of every tile fall on the image's cells; overlapping parts are blended with
+    linear ramps over ``overlap / scale`` samples, so no seam appears. This is the one tile loop
+    of the package: the learned tools, non-local means and perception go through it.
     """
+    if align % scale:
+        raise ValueError(f"tile alignment {align} is not a multiple of the scale {scale}")
     height, width = image.shape[:2]
     if height <= tile and width <= tile:
         return fn(image)
     step = max(align, ((tile - overlap) // align) * align)
-
-    def origins(size: int) -> list[int]:
-        if size <= tile:
-            return [0]
-        starts = list(range(0, size - tile, step)) + [size - tile]
-        return sorted({(s // align) * align if s != size - tile else s for s in starts})
-
-    out = np.zeros(image.shape, np.float32)
-    weight = np.zeros((height, width, 1), np.float32)
-    for y in origins(height):
-        for x in origins(width):
+    ramp = overlap // scale
+    out: np.ndarray | None = None
+    weight = np.zeros((-(-height // scale), -(-width // scale), 1), np.float32)
+    for y in tile_origins(height, tile, step, align):
+        for x in tile_origins(width, tile, step, align):
             y1, x1 = min(y + tile, height), min(x + tile, width)
             result = fn(image[y:y1, x:x1])
-            wy = feather_ramp(y1 - y, overlap, y == 0, y1 == height)
-            wx = feather_ramp(x1 - x, overlap, x == 0, x1 == width)
+            if out is None:
+                out = np.zeros(weight.shape[:2] + result.shape[2:], np.float32)
+            rows, cols = result.shape[:2]
+            wy = feather_ramp(rows, ramp, y == 0, y1 == height)
+            wx = feather_ramp(cols, ramp, x == 0, x1 == width)
             w = (wy[:, None] * wx[None, :])[:, :, None]
-            out[y:y1, x:x1] += result * w
-            weight[y:y1, x:x1] += w
+            cy, cx = y // scale, x // scale
+            out[cy:cy + rows, cx:cx + cols] += result * w
+            weight[cy:cy + rows, cx:cx + cols] += w
     out /= np.maximum(weight, 1e-8)  # in place: the same quotient without a second full-size copy
     return out

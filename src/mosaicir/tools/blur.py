@@ -15,8 +15,9 @@ import numpy as np
 import scipy.fft
 from pydantic import Field
 
-from mosaicir.estimators.kernels import disk_kernel, motion_kernel
+from mosaicir.core.severity import defocus_radius
 from mosaicir.estimators.blur import MOTION_MIN_LENGTH, estimate_defocus_radius, estimate_motion
+from mosaicir.estimators.kernels import disk_kernel, motion_kernel
 from mosaicir.tools.base import Tool, ToolParams
 from mosaicir.tools.learned import OnnxRestorer
 
@@ -202,7 +203,7 @@ class WienerDefocus(Tool):
     seconds_per_megapixel = 0.22
 
     def params_for(self, severity: float) -> WienerDefocusParams:
-        return WienerDefocusParams(radius=6.0 * severity)
+        return WienerDefocusParams(radius=defocus_radius(severity))
 
     def _apply(self, image, params):
         radius = params.radius if params.radius > 0 else estimate_defocus_radius(image)

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 from pydantic import Field
 
+from mosaicir.core.severity import low_light_gamma
 from mosaicir.estimators.colour import luminance
 from mosaicir.estimators.exposure import short_exposure
 from mosaicir.tools.base import Tool, ToolParams
@@ -49,7 +50,7 @@ class AdaptiveGamma(Tool):
     def params_for(self, severity: float) -> GammaParams:
         """Undo the darkening that a low-light severity ``severity`` implies: the inverse of the
         intensity power ``1 + 1.5 s`` of the degradation model (after the white-point stretch)."""
-        return GammaParams(gamma=1.0 / (1.0 + 1.5 * severity)) if severity > 0 else GammaParams()
+        return GammaParams(gamma=low_light_gamma(severity)) if severity > 0 else GammaParams()
 
     def evidence(self, before, after):
         """1 for a short exposure (:func:`short_exposure`: the step is an exposure gain); no

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 from pydantic import Field
 
+from mosaicir.core.severity import noise_sigma
 from mosaicir.estimators.colour import luminance
 from mosaicir.estimators.noise import estimate_noise_sigma
 from mosaicir.runtime.tiling import process_tiled
@@ -130,7 +131,7 @@ class NLMeans(Tool):
         return noise_evidence(before, after)
 
     def params_for(self, severity: float) -> NLMeansParams:
-        return NLMeansParams(sigma=60.0 * severity)
+        return NLMeansParams(sigma=noise_sigma(severity))
 
     def _apply(self, image, params):
         from skimage.restoration import denoise_nl_means
