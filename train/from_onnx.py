@@ -6,7 +6,9 @@ puts the folded weights back into each convolution and sets its batch normalisat
 statistics that convolution's outputs have on sample images (``--images``), with a scale and
 shift that undo them: in evaluation mode the network computes exactly what the ONNX file does,
 and in training mode, where a batch's own statistics replace the stored ones, nearly so.
-Convolutions exported under their own names (no normalisation after them) are copied by name.
+The ONNX convolutions are matched to the network's in the order the forward pass runs them, each
+checked for its shape, stride, dilation, padding and groups; those exported under their own names
+(no normalisation after them) must carry their module's name.
 
     python -m train.from_onnx --net perception --onnx src/mosaicir/models/perception_mapnet.onnx \\
         --images data/perception/mosaic-100/degraded --out runs/percept7/perception_mapnet.pt
@@ -27,7 +29,7 @@ from torch import nn
 from mosaicir.io import iter_image_files, load_image
 from train.nets import DegradationMapNet
 
-#: The networks this rebuilds: name -> (constructor from width, width of the shipped network).
+#: The networks this rebuilds: name -> constructor from the width.
 NETS = {"perception": lambda width: DegradationMapNet(width=width)}
 
 
@@ -55,10 +57,17 @@ def batch_norm_after(model: nn.Module) -> dict[str, nn.BatchNorm2d]:
     return pairs
 
 
-def rebuild(model: nn.Module, onnx_path: Path, images: list[np.ndarray]) -> float:
+def _attributes(node) -> dict[str, list[int]]:
+    return {a.name: list(a.ints) or [a.i] for a in node.attribute if a.name in ("strides", "dilations", "pads", "group")}
+
+
+def rebuild(model: nn.Module, onnx_path: Path, images: list[np.ndarray], tolerance: float = 1e-3) -> float:
     """Load the ONNX weights into ``model`` (in place); returns the largest difference between
-    the two networks' outputs on the first image."""
+    the two networks' outputs on ``images`` (``h x w x 3`` in [0, 1], one size), and raises
+    ``SystemExit`` when a convolution does not match or that difference exceeds ``tolerance``."""
     graph = onnx.load(str(onnx_path)).graph
+    if any(node.op_type == "BatchNormalization" for node in graph.node):
+        raise SystemExit(f"error: {onnx_path} keeps batch normalisations: this rebuilds folded ones only")
     weights = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
     convs = [node for node in graph.node if node.op_type == "Conv"]
     batch = torch.from_numpy(np.stack([img.transpose(2, 0, 1) for img in images])).float()
@@ -67,23 +76,35 @@ def rebuild(model: nn.Module, onnx_path: Path, images: list[np.ndarray]) -> floa
         raise SystemExit(f"error: {onnx_path} has {len(convs)} convolutions, the network {len(order)}")
     modules = dict(model.named_modules())
     norms = batch_norm_after(model)
+    unpaired = [n for n, m in modules.items() if isinstance(m, nn.BatchNorm2d) and m not in norms.values()]
+    if unpaired:
+        raise SystemExit(f"error: batch normalisations not right after a convolution: {', '.join(unpaired)}")
     for name, node in zip(order, convs):
         conv = modules[name]
-        weight = weights[node.input[1]]
-        bias = weights[node.input[2]] if len(node.input) > 2 else np.zeros(weight.shape[0], np.float32)
-        if tuple(conv.weight.shape) != weight.shape:
-            raise SystemExit(f"error: {name} is {tuple(conv.weight.shape)} in the network, {weight.shape} in {onnx_path}")
+        weight = np.array(weights[node.input[1]])
+        expected = {"strides": list(conv.stride), "dilations": list(conv.dilation), "group": [conv.groups],
+                    "pads": [conv.padding[0], conv.padding[1], conv.padding[0], conv.padding[1]]}
+        found = _attributes(node)
+        if tuple(conv.weight.shape) != weight.shape or any(found.get(k, v) != v for k, v in expected.items()):
+            raise SystemExit(f"error: {name} {tuple(conv.weight.shape)} {expected} does not match {node.name} "
+                             f"{weight.shape} {found} of {onnx_path}")
+        if name not in norms and node.input[1] != f"{name}.weight":
+            raise SystemExit(f"error: {name} has no normalisation, but {onnx_path} names its weights {node.input[1]}")
+        bias = np.array(weights[node.input[2]]) if len(node.input) > 2 else np.zeros(weight.shape[0], np.float32)
         with torch.no_grad():
-            conv.weight.copy_(torch.from_numpy(np.array(weight)))
+            conv.weight.copy_(torch.from_numpy(weight))
             if name in norms:
-                norms[name].bias.copy_(torch.from_numpy(np.array(bias)))  # scale and statistics set below
+                norms[name].bias.copy_(torch.from_numpy(bias))  # scale and statistics set below
+                if conv.bias is not None:
+                    conv.bias.zero_()
             elif conv.bias is not None:
-                conv.bias.copy_(torch.from_numpy(np.array(bias)))
-            else:
+                conv.bias.copy_(torch.from_numpy(bias))
+            elif np.any(bias):
                 raise SystemExit(f"error: {name} has a bias in {onnx_path} but neither a bias nor a normalisation here")
-    # statistics of each convolution's output (the folded bias not yet added), one pass at a time
-    # so that every layer sees inputs as the ONNX network makes them
-    for name, norm in norms.items():
+    # every normalisation the identity plus the folded bias; then, one at a time in the forward
+    # order (so that each sees inputs as the ONNX network makes them), the statistics of its
+    # convolution's output, with a scale and shift that undo them
+    for norm in norms.values():
         norm.reset_running_stats()
         norm.running_var.fill_(1.0 - norm.eps)
         norm.weight.data.fill_(1.0)
@@ -107,9 +128,12 @@ def rebuild(model: nn.Module, onnx_path: Path, images: list[np.ndarray]) -> floa
 
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     with torch.no_grad():
-        ours = model.eval()(batch[:1]).numpy()
-    theirs = session.run(None, {session.get_inputs()[0].name: batch[:1].numpy()})[0]
-    return float(np.abs(ours - theirs).max())
+        ours = model.eval()(batch).numpy()
+    theirs = session.run(None, {session.get_inputs()[0].name: batch.numpy()})[0]
+    difference = float(np.abs(ours - theirs).max())
+    if difference > tolerance:
+        raise SystemExit(f"error: the rebuilt network differs from {onnx_path} by {difference:.2g}")
+    return difference
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -137,8 +161,6 @@ def main(argv: list[str] | None = None) -> None:
         crops.append(np.ascontiguousarray(image[y:y + args.side, x:x + args.side]))
     model = NETS[args.net](args.width)
     difference = rebuild(model, Path(args.onnx), crops)
-    if difference > 1e-3:
-        raise SystemExit(f"error: the rebuilt network differs from {args.onnx} by {difference:.2g}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     torch.save({"model": model.state_dict(), "steps_total": args.steps_total, "width": args.width}, args.out)
     print(json.dumps({"out": args.out, "crops": len(crops), "largest_difference": difference}))

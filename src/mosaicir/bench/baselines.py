@@ -16,11 +16,11 @@ import functools
 import math
 from collections.abc import Callable
 
-import cv2
 import numpy as np
 
 from mosaicir.core.errors import InvalidInputError
 from mosaicir.core.image import check_image
+from mosaicir.tools.noise import opencv_nlmeans
 
 #: Filter strength of ``nlmeans`` (of 255, luminance and colour alike): a light, fixed setting, the
 #: one a user would leave alone; the bar is untuned on purpose (``--nlmeans-h`` changes it).
@@ -48,11 +48,7 @@ def nlmeans(image: np.ndarray, h: float = NLMEANS_H) -> np.ndarray:
     check_image(image)
     if h <= 0:
         raise InvalidInputError(f"nlmeans strength h must be positive, got {h}")
-    # OpenCV's colour variant works in Lab converted from BGR: hand it the channels in that order.
-    bgr = np.round(np.clip(image[:, :, ::-1], 0, 1) * 255).astype(np.uint8)
-    denoised = cv2.fastNlMeansDenoisingColored(np.ascontiguousarray(bgr), None, float(h), float(h),
-                                               NLMEANS_TEMPLATE, NLMEANS_SEARCH)
-    return np.ascontiguousarray(denoised[:, :, ::-1], dtype=np.float32) / np.float32(255)
+    return opencv_nlmeans(image, h, NLMEANS_TEMPLATE, NLMEANS_SEARCH, tiled=False)
 
 
 def gamma(image: np.ndarray, target: float = GAMMA_TARGET_MEAN) -> np.ndarray:

@@ -25,7 +25,7 @@ import numpy as np
 from mosaicir.core.image import check_image
 from mosaicir.core.names import DEGRADATIONS
 from mosaicir.core.severity import SEVERITY_MAPS
-from mosaicir.estimators.colour import luminance
+from mosaicir.estimators.colour import LUMA_NOISE_GAIN, luminance
 
 #: Pixels per side of a map cell.
 CELL = 8
@@ -84,10 +84,12 @@ def jpeg_severity_from_quality(quality: int) -> float:
 
 
 def noise_sigma_map(grey: np.ndarray) -> np.ndarray:
-    """Local noise standard deviation (of 1) per cell: Immerkaer's estimator, then the minimum
-    over the 3 x 3 neighbouring cells (texture raises the reading, noise is smooth in space)."""
+    """Local noise standard deviation (of 1) per cell of the channels, read on their luma ``grey``
+    (:func:`luminance`; divided by ``LUMA_NOISE_GAIN``, exact for noise independent in each
+    channel): Immerkaer's estimator, then the minimum over the 3 x 3 neighbouring cells (texture
+    raises the reading, noise is smooth in space)."""
     response = np.abs(cv2.filter2D(grey, cv2.CV_32F, _IMMERKAER, borderType=cv2.BORDER_REFLECT))
-    sigma = cell_mean(response) * np.float32(np.sqrt(np.pi / 2.0) / 6.0)
+    sigma = cell_mean(response) * np.float32(np.sqrt(np.pi / 2.0) / 6.0 / LUMA_NOISE_GAIN)
     return cv2.erode(sigma, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REFLECT)
 
 

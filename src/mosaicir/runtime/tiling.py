@@ -55,6 +55,8 @@ def process_tiled(
     """
     if align % scale:
         raise ValueError(f"tile alignment {align} is not a multiple of the scale {scale}")
+    if tile % align or tile < align + overlap:
+        raise ValueError(f"tile {tile} must be a multiple of the alignment {align} and at least it plus the overlap {overlap}")
     height, width = image.shape[:2]
     if height <= tile and width <= tile:
         return fn(image)

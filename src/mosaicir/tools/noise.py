@@ -173,16 +173,20 @@ class DenoiseCameraParams(NetworkParams):
                                     "(of 255) of what the network removed")
 
 
-def opencv_nlmeans(image: np.ndarray, h: float) -> np.ndarray:
-    """OpenCV's colour non-local means (5 x 5 patches searched over 13 x 13) at strength ``h`` (of
-    255, luminance and colour alike) on ``image`` (``H x W x 3`` in [0, 1], 8-bit inside), in
-    overlapping tiles above ``NLMEANS_TILE_PIXELS``."""
+def opencv_nlmeans(image: np.ndarray, h: float, template: int = 5, search: int = 13, tiled: bool = True) -> np.ndarray:
+    """OpenCV's colour non-local means (``template``-px patches searched over ``search`` px) at
+    strength ``h`` (of 255, luminance and colour alike) on ``image`` (``H x W x 3`` RGB in [0, 1],
+    8-bit inside; OpenCV works in Lab converted from BGR, so it is handed the channels in that
+    order). With ``tiled``, images above ``NLMEANS_TILE_PIXELS`` go through in overlapping tiles
+    (bounded memory; the blend leaves the 8-bit grid in the overlaps). Returns ``float32 H x W x 3``
+    RGB in [0, 1], on the 8-bit grid when not tiled."""
 
     def denoise(part: np.ndarray) -> np.ndarray:
-        pixels = np.round(np.clip(part, 0.0, 1.0) * 255.0).astype(np.uint8)
-        return cv2.fastNlMeansDenoisingColored(pixels, None, float(h), float(h), 5, 13).astype(np.float32) / 255.0
+        bgr = np.ascontiguousarray(np.round(np.clip(part[:, :, ::-1], 0.0, 1.0) * 255.0).astype(np.uint8))
+        denoised = cv2.fastNlMeansDenoisingColored(bgr, None, float(h), float(h), template, search)
+        return np.ascontiguousarray(denoised[:, :, ::-1], dtype=np.float32) / np.float32(255.0)
 
-    large = image.shape[0] * image.shape[1] > NLMEANS_TILE_PIXELS
+    large = tiled and image.shape[0] * image.shape[1] > NLMEANS_TILE_PIXELS
     return process_tiled(image, denoise, tile=NLMEANS_TILE, overlap=32) if large else denoise(image)
 
 
