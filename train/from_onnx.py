@@ -162,7 +162,8 @@ def main(argv: list[str] | None = None) -> None:
     model = NETS[args.net](args.width)
     difference = rebuild(model, Path(args.onnx), crops)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": model.state_dict(), "steps_total": args.steps_total, "width": args.width}, args.out)
+    torch.save({"model": model.state_dict(), "steps_total": args.steps_total, "width": args.width,
+                "rebuilt_from": f"`{args.onnx}`"}, args.out)
     print(json.dumps({"out": args.out, "crops": len(crops), "largest_difference": difference}))
 
 

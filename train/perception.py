@@ -318,11 +318,12 @@ def main(argv: list[str] | None = None) -> None:
     rng = np.random.default_rng(args.seed)
     model = DegradationMapNet(len(DEGRADATIONS), args.width)
     checkpoint = out / f"{NAME}.pt"
-    resumed_from = 0
+    resumed_from, rebuilt_from = 0, None
     if args.resume and checkpoint.is_file():
         state = torch.load(checkpoint, map_location="cpu")
         model.load_state_dict(state["model"])
         resumed_from = int(state.get("steps_total", 0))
+        rebuilt_from = state.get("rebuilt_from")
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     log, running, start = [], 0.0, time.perf_counter()
     for step in range(args.steps):
@@ -369,6 +370,7 @@ def main(argv: list[str] | None = None) -> None:
         "train_folders": [f.name for f in train_folders], "train_images": len(items),
         "val_folders": [f.name for f in val_folders], "calibration": calibration, "log": log,
         "max_clean_flags": args.max_clean_flags, "min_precision": args.min_precision,
+        "visible_labels": args.visible_labels, "rebuilt_from": rebuilt_from,
     }
     _write_outputs(out, record)
     print(json.dumps(calibration["f1"]), flush=True)
@@ -393,7 +395,8 @@ def _stage_recipe(record: dict) -> str:
     """The training options of one recorded run."""
     return (f"--steps {record.get('steps')} --batch {record.get('batch')} --patch {record.get('patch')} "
             + (f"--patch-long {record['patch_long']} " if record.get("patch_long", record.get("patch")) != record.get("patch") else "")
-            + f"--width {record.get('width')} --lr {record.get('lr')} --clean-share {record.get('clean_share', 0.0)}")
+            + f"--width {record.get('width')} --lr {record.get('lr')} --clean-share {record.get('clean_share', 0.0)}"
+            + (" --visible-labels" if record.get("visible_labels") else ""))
 
 
 def model_card(record: dict) -> str:
@@ -407,6 +410,12 @@ def model_card(record: dict) -> str:
     resumed = f" (fine-tuning after {record['resumed_from_steps']} earlier steps)" if record.get("resumed_from_steps") else ""
     resumed_recipe = "".join(f", {'then ' if i else 'starting from the checkpoint of a first run: '}`{stage['recipe']}` ({stage['seconds']} s)"
                              for i, stage in enumerate(_earlier_stages(record)))
+    if record.get("rebuilt_from"):
+        resumed_recipe += f"; the last checkpoint rebuilt from {record['rebuilt_from']} by `python -m train.from_onnx`"
+    targets = ("the per-pixel severity labels kept where the degradation visibly changed the pixels "
+               "(`labels/<id>.visible.npz`, `--visible-labels`), averaged over cells; the thresholds below are "
+               "calibrated against the full labels") if record.get("visible_labels") else \
+        "the\n  per-pixel severity labels averaged over cells"
     return f"""# perception_mapnet
 
 Perception network: `1 x 3 x H x W` RGB in [0, 1] (H, W multiples of 8) -> `1 x 16 x H/8 x W/8`
@@ -416,8 +425,7 @@ order {', '.join(record['names'])}.
 full-resolution stem, three stride-2 stages, dilated convolutions and a global-context branch.
 
 - Data: {record['train_images']} generated images ({', '.join(record['train_folders'])}) from the clean images in
-  {', '.join(record['data'])}, made by `mosaicir bench generate` (longer side 384 px); targets are the
-  per-pixel severity labels averaged over cells.
+  {', '.join(record['data'])}, made by `mosaicir bench generate` (longer side 384 px); targets are {targets}.
 - Training: {record['steps']} steps{resumed} of batch {record['batch']}, {record['patch']}x{record.get('patch_long', record['patch'])} crops on a 16-px grid
   (rotations, flips; a share {record.get('clean_share', 0.0)} of them from images without degradation),
   AdamW lr {record['lr']} with warm-up and cosine decay, loss: presence BCE (label > 0.1,
