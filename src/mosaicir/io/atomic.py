@@ -25,10 +25,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent
     )
-    os.close(fd)
     tmp = Path(tmp_name)
-    os.chmod(tmp, _default_mode(target))
-    try:
+    try:  # from here on, an interruption (Ctrl-C, SIGTERM turned into one) removes the temporary file
+        os.close(fd)
+        os.chmod(tmp, _default_mode(target))
         yield tmp
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
