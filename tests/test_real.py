@@ -153,3 +153,63 @@ def test_the_camera_denoiser_gains_on_camera_noise_and_its_evidence_reads_the_re
     assert tool.evidence(grainy, tool.apply(grainy)) == 0.0
 
 
+
+
+def summary_with(found: dict[str, tuple[float, float]]):
+    """A perception summary finding ``{degradation: (area, mean severity)}`` and nothing else."""
+    from mosaicir.core.names import DEGRADATIONS
+    from mosaicir.perception import PerceptionSummary
+    from mosaicir.perception.maps import DegradationReport
+
+    reports = {n: DegradationReport(present=n in found, area=found.get(n, (0.0, 0.0))[0],
+                                    mean_severity=found.get(n, (0.0, 0.0))[1], max_severity=found.get(n, (0.0, 0.0))[1])
+               for n in DEGRADATIONS}
+    return PerceptionSummary(size=(192, 256), method="learned", present=[n for n in DEGRADATIONS if n in found],
+                             degradations=reports)
+
+
+def test_faint_noise_found_is_tested_and_camera_noise_goes_to_the_camera_denoiser():
+    from mosaicir.agents.routing import TESTED_MAX_SEVERITY, route, to_test
+
+    config = RestoreConfig(memory=False)
+    faint = summary_with({"noise": (0.9, 0.3), "jpeg": (0.9, 0.2)})
+    assert to_test(faint, config) == ["noise"]
+    # strong noise, noise not tried on every photograph, or noise ignored: no test
+    assert to_test(summary_with({"noise": (0.9, TESTED_MAX_SEVERITY + 0.1)}), config) == []
+    assert to_test(faint, RestoreConfig(memory=False, try_everywhere=["rain"])) == []
+    assert to_test(faint, RestoreConfig(memory=False, ignore=["noise"])) == []
+    # the camera denoiser's evidence holds: no first pass and no region acts on the noise, the pass
+    # tried on every photograph restores it with the camera denoiser, and the test is recorded
+    confirmed = route(faint, config, {"noise": 1.0})
+    assert [p.signature for p in confirmed.before] == [{"jpeg": 0.2}]
+    assert "noise" in confirmed.exclude and confirmed.tested == {"noise": 1.0}
+    assert [(p.stage, p.tools) for p in confirmed.after][-1] == ("tried_everywhere", {"noise": ["denoise_camera_unet"]})
+    # it does not: the noise found is restored as before, first on the whole frame
+    refused = route(faint, config, {"noise": 0.0})
+    assert refused.before[0].signature == {"noise": 0.3, "jpeg": 0.2}
+    assert [p.stage for p in refused.after] == ["scene"]  # the rain tried on every photograph
+    assert route(faint, config).model_dump(exclude={"tested"}) == refused.model_dump(exclude={"tested"})
+    # the global strategy: its one region leaves the confirmed noise to the same pass
+    whole = route(faint, RestoreConfig(memory=False, strategy="global"), {"noise": 1.0})
+    assert "noise" in whole.exclude and whole.after[-1].signature == {"noise": 0.5}
+
+
+def test_the_test_before_routing_runs_the_camera_denoiser_on_the_frame(scene, monkeypatch):
+    import cv2
+
+    from mosaicir.tools.noise import DenoiseCameraNet
+
+    coordinator = Coordinator(RestoreConfig(memory=False))
+    faint = summary_with({"noise": (0.9, 0.3)})
+    rng = np.random.default_rng(1)
+    white = np.clip(scene + rng.normal(0, 8 / 255, scene.shape).astype(np.float32), 0, 1)
+    assert coordinator._test(faint, white) == {"noise": 0.0}  # white noise is not a camera's
+    assert coordinator._test(summary_with({}), white) == {}
+    seen = []
+    monkeypatch.setattr(DenoiseCameraNet, "evidence", lambda self, before, after: seen.append(before.shape) or 1.0)
+    assert coordinator._test(faint, white) == {"noise": 1.0}
+    assert seen == [white.shape]  # the whole of a small frame
+    big = cv2.resize(white, (2048, 1536))
+    seen.clear()
+    assert Coordinator(RestoreConfig(memory=False, measure_pixels=1 << 20))._test(faint, big) == {"noise": 1.0}
+    assert seen and seen[0][0] * seen[0][1] < 1 << 20  # the centre of a large one

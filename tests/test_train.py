@@ -48,3 +48,25 @@ def test_a_checkpoint_rebuilt_from_the_shipped_onnx_computes_what_it_does(tmp_pa
     with torch.no_grad():
         sample = torch.from_numpy(crops[0].transpose(2, 0, 1).copy())[None]
         assert torch.allclose(rebuilt.eval()(sample), trained(sample), atol=1e-4)
+
+
+def test_a_higher_precision_floor_for_one_degradation_raises_its_threshold():
+    import numpy as np
+    import pytest
+
+    from train.perception import best_threshold, parse_args
+
+    args = parse_args(["--data", "x", "--out", "o", "--min-precision", "0.5", "--min-precision-of", "motion_blur=0.75"])
+    assert args.min_precision_of == {"motion_blur": 0.75} and args.min_precision == 0.5
+    for bad in (["--min-precision-of", "motion_blur"], ["--min-precision-of", "blur=0.7"]):
+        with pytest.raises(SystemExit):
+            parse_args(["--data", "x", "--out", "o"] + bad)
+    # scores rising with the truth, but with false alarms at every level: a higher floor, a higher threshold
+    rng = np.random.default_rng(0)
+    truth = rng.random(20000) < 0.3
+    scores = np.clip(np.where(truth, 0.6, 0.35) + rng.normal(0, 0.15, truth.size), 0, 1)
+    low, _ = best_threshold(scores, truth, min_precision=0.5)
+    high, _ = best_threshold(scores, truth, min_precision=0.95)
+    assert high > low
+    predicted = scores > high
+    assert (predicted & truth).sum() / predicted.sum() >= 0.95

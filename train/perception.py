@@ -70,7 +70,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "thresholds are still calibrated against the full labels")
     parser.add_argument("--min-precision", type=float, default=0.0,
                         help="lowest validation precision a threshold may have (flags the agents act on should be right more often than not)")
-    return parser.parse_args(argv)
+    parser.add_argument("--min-precision-of", action="append", default=[], metavar="NAME=P",
+                        help="a higher precision floor for one degradation (repeatable): for a detector that reads "
+                             "whole photographs as degraded beyond what the validation draw shows")
+    args = parser.parse_args(argv)
+    try:
+        args.min_precision_of = {name: float(value) for name, value in (item.split("=", 1) for item in args.min_precision_of)}
+    except ValueError:
+        parser.error("--min-precision-of takes NAME=P, e.g. motion_blur=0.7")
+    unknown = [n for n in args.min_precision_of if n not in DEGRADATIONS]
+    if unknown:
+        parser.error(f"--min-precision-of: unknown degradations {unknown}")
+    return args
 
 
 def training_folders(args: argparse.Namespace) -> tuple[list[Path], list[Path]]:
@@ -206,9 +217,11 @@ def validation_items(model: torch.nn.Module, folders: list[Path], predictions: d
 
 
 def calibrate(model: torch.nn.Module, folders: list[Path], max_clean_flags: float = MAX_CLEAN_FLAGS,
-              min_precision: float = 0.0) -> dict:
+              min_precision: float = 0.0, min_precision_of: dict[str, float] | None = None) -> dict:
     """Per degradation and method: threshold of maximum pixel F1 on the validation folders,
-    the F1 reached and the severity error where present; the method with the better F1 is chosen."""
+    the F1 reached and the severity error where present; the method with the better F1 is chosen.
+    ``min_precision_of``: ``{degradation: floor}`` replacing ``min_precision`` for those."""
+    floors = min_precision_of or {}
     scores: dict[str, dict[str, list[np.ndarray]]] = {"learned": {n: [] for n in DEGRADATIONS}, "classical": {n: [] for n in DEGRADATIONS}}
     estimates: dict[str, dict[str, list[np.ndarray]]] = {"learned": {n: [] for n in DEGRADATIONS}, "classical": {n: [] for n in DEGRADATIONS}}
     clean_scores: dict[str, dict[str, list[np.ndarray]]] = {"learned": {n: [] for n in DEGRADATIONS}, "classical": {n: [] for n in DEGRADATIONS}}
@@ -238,7 +251,7 @@ def calibrate(model: torch.nn.Module, folders: list[Path], max_clean_flags: floa
             s, t, v = np.concatenate(scores[method][name]), np.concatenate(truth[name]), np.concatenate(severity[name])
             e = np.concatenate(estimates[method][name])
             clean = np.concatenate(clean_scores[method][name]) if clean_scores[method][name] else None
-            threshold, f1 = best_threshold(s, t, clean, max_clean_flags, min_precision)
+            threshold, f1 = best_threshold(s, t, clean, max_clean_flags, floors.get(name, min_precision))
             result["thresholds"][method][name] = threshold
             result["f1"][method][name] = round(f1, 4)
             result["severity_mae"][method][name] = round(float(np.abs(e[t] - v[t]).mean()) if t.any() else 0.0, 4)
@@ -343,7 +356,7 @@ def main(argv: list[str] | None = None) -> None:
             running = 0.0
     seconds = time.perf_counter() - start
     model.eval()
-    calibration = calibrate(model, val_folders, args.max_clean_flags, args.min_precision)
+    calibration = calibrate(model, val_folders, args.max_clean_flags, args.min_precision, args.min_precision_of)
     export_onnx(model, out / f"{NAME}.onnx", "maps", same_size=False)
     steps_total = resumed_from + args.steps
     torch.save({"model": model.state_dict(), "steps_total": steps_total, "width": args.width}, checkpoint)
@@ -354,6 +367,7 @@ def main(argv: list[str] | None = None) -> None:
         record["val_folders"] = [f.name for f in val_folders]
         record["max_clean_flags"] = args.max_clean_flags
         record["min_precision"] = args.min_precision
+        record["min_precision_of"] = args.min_precision_of
         _write_outputs(out, record)
         print(json.dumps(calibration["f1"]), flush=True)
         return
@@ -370,7 +384,7 @@ def main(argv: list[str] | None = None) -> None:
         "train_folders": [f.name for f in train_folders], "train_images": len(items),
         "val_folders": [f.name for f in val_folders], "calibration": calibration, "log": log,
         "max_clean_flags": args.max_clean_flags, "min_precision": args.min_precision,
-        "visible_labels": args.visible_labels, "rebuilt_from": rebuilt_from,
+        "min_precision_of": args.min_precision_of, "visible_labels": args.visible_labels, "rebuilt_from": rebuilt_from,
     }
     _write_outputs(out, record)
     print(json.dumps(calibration["f1"]), flush=True)
@@ -410,6 +424,8 @@ def model_card(record: dict) -> str:
     resumed = f" (fine-tuning after {record['resumed_from_steps']} earlier steps)" if record.get("resumed_from_steps") else ""
     resumed_recipe = "".join(f", {'then ' if i else 'starting from the checkpoint of a first run: '}`{stage['recipe']}` ({stage['seconds']} s)"
                              for i, stage in enumerate(_earlier_stages(record)))
+    floors = "".join(f" --min-precision-of {n}={v}" for n, v in (record.get("min_precision_of") or {}).items())
+    floor_note = (", `--min-precision-of` a higher one for " + ", ".join(record["min_precision_of"])) if floors else ""
     if record.get("rebuilt_from"):
         resumed_recipe += f"; the last checkpoint rebuilt from {record['rebuilt_from']} by `python -m train.from_onnx`"
     targets = ("the per-pixel severity labels kept where the degradation visibly changed the pixels "
@@ -431,11 +447,11 @@ full-resolution stem, three stride-2 stages, dilated convolutions and a global-c
   AdamW lr {record['lr']} with warm-up and cosine decay, loss: presence BCE (label > 0.1,
   positives weighted 2) + severity L1 where present, seed {record['seed']};
   {record['seconds']} s on {record['device']} (torch {record['torch']}).
-- Recipe: `python -m train.perception --data {' '.join(record['data'])} {_stage_recipe(record)} --max-clean-flags {record.get('max_clean_flags', 1.0)} --min-precision {record.get('min_precision', 0.0)} --out OUT{' --resume' if record.get('resumed_from_steps') else ''}`{resumed_recipe}
+- Recipe: `python -m train.perception --data {' '.join(record['data'])} {_stage_recipe(record)} --max-clean-flags {record.get('max_clean_flags', 1.0)} --min-precision {record.get('min_precision', 0.0)}{floors} --out OUT{' --resume' if record.get('resumed_from_steps') else ''}`{resumed_recipe}
   (`--steps 0 --resume --max-clean-flags X` re-calibrates a trained network).
 - Calibration on a separate draw ({', '.join(record['val_folders'])}): per degradation the presence threshold of
   maximum pixel F1 (label severity > 0.1 = present; `--max-clean-flags` caps the share of clean pixels a
-  threshold flags, `--min-precision` sets the lowest precision it may have), for the network and for the
+  threshold flags, `--min-precision` sets the lowest precision it may have{floor_note}), for the network and for the
   classical estimators;
   `perception_mapnet.json` keeps both and the method used by `perceive(method="auto")`. The whole-image
   summary also calls a degradation present when 4% of the cells exceed its image threshold, chosen for

@@ -31,14 +31,16 @@ from mosaicir.agents.memory import Memory
 from mosaicir.agents.messages import RegionTask, restoration_sorted
 from mosaicir.agents.planners import PLANNER_REGISTRY, Planner, make_planner
 from mosaicir.agents.quality import QualityAgent
-from mosaicir.agents.routing import UNRELIABLE, frame_params, route
+from mosaicir.agents.planners import first_guess
+from mosaicir.agents.routing import TRY_EVERYWHERE_SEVERITY, UNRELIABLE, frame_params, route, testing_tools, to_test
 from mosaicir.core.errors import InvalidInputError
 from mosaicir.core.image import check_image
 from mosaicir.core.names import DEGRADATIONS
 from mosaicir.fusion import RegionResult, fuse
 from mosaicir.perception import DegradationMaps, perceive
-from mosaicir.quality.sample import MEASURE_PIXELS, WINDOW
+from mosaicir.quality.sample import MEASURE_PIXELS, WINDOW, central_box
 from mosaicir.regions import Region, decompose
+from mosaicir.tools import get_tool
 from mosaicir.trajectory import (
     FinalCheckStep, FusionStep, PerceptionStep, RegionInfo, RegionsStep, Trajectory, TrajectoryHeader, WholeFramePass,
     image_hash,
@@ -175,7 +177,7 @@ class Coordinator:
             report("done", 1.0)
             return self._finish(trajectory, image, image, maps, start)
         summary = maps.summary()
-        routing = route(summary, config)
+        routing = route(summary, config, self._test(summary, image))
         trajectory.add(routing)
         perceived = image  # the image whose perception decides the regions
         for plan in routing.before:
@@ -204,6 +206,29 @@ class Coordinator:
             current, _ = self._whole_frame(trajectory, current, plan, maps)
         report("done", 1.0)
         return self._finish(trajectory, image, current, maps, start)
+
+    def _test(self, summary, image: np.ndarray) -> dict[str, float]:
+        """``{degradation: evidence}`` for the faint degradations found that their testing tools
+        check first (:func:`~mosaicir.agents.routing.to_test`): each tool run on the frame's centre
+        (at most ``measure_pixels``) at the severity of the pass tried on every photograph, its own
+        evidence (``Tool.evidence``; 0 when it changes nothing or has no opinion), the strongest kept."""
+        tested: dict[str, float] = {}
+        box = central_box(image.shape[:2], self.config.measure_pixels) or (0, 0) + image.shape[:2]
+        top, left, bottom, right = box
+        centre = image[top:bottom, left:right]
+        for name in to_test(summary, self.config):
+            best = 0.0
+            for tool_name in testing_tools(name):
+                tool = get_tool(tool_name)
+                candidate = first_guess(name, tool_name, TRY_EVERYWHERE_SEVERITY)
+                try:
+                    out = tool.apply(centre, candidate.params)
+                except Exception:  # a failed test confirms nothing
+                    continue
+                evidence = None if np.array_equal(out, centre) else tool.evidence(centre, out)
+                best = max(best, float(evidence or 0.0))
+            tested[name] = best
+        return tested
 
     def _whole_frame(self, trajectory: Trajectory, image: np.ndarray, plan: WholeFramePass,
                      maps: DegradationMaps) -> tuple[np.ndarray, DegradationMaps]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from mosaicir.agents.messages import RESTORATION_ORDER
+from mosaicir.agents.quality import STRONG_EVIDENCE
 from mosaicir.core.names import DEGRADATIONS
 from mosaicir.perception import PerceptionSummary
 from mosaicir.tools import TOOL_REGISTRY, get_tool
@@ -44,6 +45,10 @@ class Route:
         spared_on_dark_frames: not restored on a dark frame that is not under-exposed (and stays
             dark: its tool, trained on well-exposed photographs, takes more than the degradation).
         frame_params: tool parameters fixed for a whole-frame pass that restores it.
+        tested_when_found: when found, faint (mean severity at most ``TESTED_MAX_SEVERITY``) and
+            tried on every photograph, its tools that test for it (``testing_tools``) are first run
+            on the frame's centre; where their own evidence holds, it is restored by them in the pass
+            tried on every photograph, not by the tools of the regions (:func:`route`).
     """
 
     trusted_in_regions: bool = True
@@ -52,6 +57,7 @@ class Route:
     needs_underexposure: bool = False
     spared_on_dark_frames: bool = False
     frame_params: dict[str, float] = field(default_factory=dict)
+    tested_when_found: bool = False
 
 
 #: The traits of every degradation (docs/ARCHITECTURE.md says where a new one goes).
@@ -60,9 +66,13 @@ class Route:
 #: hazy all over (docs/BENCHMARKS.md). Low light: the adaptive gamma only brings the frame's white
 #: point back to white (``gamma`` 1); the severity's gamma on top, or a curve chosen from the
 #: median, over-brightens (a dark photograph lost up to 10 dB to the median curve). Rain on a frame
-#: dark all over: the derainer takes more than the streaks (docs/BENCHMARKS.md).
+#: dark all over: the derainer takes more than the streaks (docs/BENCHMARKS.md). Noise found but
+#: faint is tested: a camera's noise (PolyU's, 2-6/255, correlated by demosaicing and JPEG) is read
+#: at severity 0.27-0.32 by the noise maps, as if it were white noise of 16-19/255, and the tools for
+#: that took PolyU crops 2-5 dB down; the camera denoiser's evidence tells it from white noise
+#: (docs/REAL.md).
 ROUTES: dict[str, Route] = {
-    "noise": Route(whole_frame="first_when_most"),
+    "noise": Route(whole_frame="first_when_most", tested_when_found=True),
     "motion_blur": Route(trusted_in_regions=False),
     "defocus_blur": Route(),
     "haze": Route(whole_frame="last_wherever_found"),
@@ -91,6 +101,10 @@ FRAME_WIDE_CANDIDATES: tuple[str, ...] = tuple(
 UNDEREXPOSED_WHITE = 0.7
 #: Severity given to a degradation tried on every photograph where perception does not flag it.
 TRY_EVERYWHERE_SEVERITY = 0.5
+#: A degradation ``tested_when_found`` is tested only when its mean severity is at most this: the
+#: tools tried on every photograph are made for faint degradations (the camera denoiser trained at
+#: severities up to 0.15), and strong noise goes to the tools made for it.
+TESTED_MAX_SEVERITY = 0.4
 
 
 def frame_params(names: Iterable[str]) -> dict[str, float]:
@@ -106,6 +120,15 @@ def testing_tools(degradation: str) -> list[str]:
     marked ``tried_everywhere`` (each keeps a step only on its own evidence, ``Tool.evidence``);
     empty when none is, and then the pass is not made."""
     return [n for n in TOOL_REGISTRY.names() if get_tool(n).tried_everywhere and degradation in get_tool(n).targets]
+
+
+def to_test(summary: PerceptionSummary, config) -> list[str]:
+    """The degradations found that their testing tools check before routing (``tested_when_found``,
+    faint, tried on every photograph and acted on), in the order of ``DEGRADATIONS``."""
+    reports = summary.degradations
+    return [n for n in DEGRADATIONS if ROUTES[n].tested_when_found and n in config.try_everywhere
+            and n not in config.ignore and reports[n].present
+            and reports[n].mean_severity <= TESTED_MAX_SEVERITY and testing_tools(n)]
 
 
 def frame_wide_degradations(summary: PerceptionSummary, config) -> dict[str, float]:
@@ -149,7 +172,7 @@ def whole_frame_pass(stage: str, signature: dict[str, float], tools: dict[str, l
                           perceive_after=perceive_after)
 
 
-def route(summary: PerceptionSummary, config) -> RoutingStep:
+def route(summary: PerceptionSummary, config, tested: dict[str, float] | None = None) -> RoutingStep:
     """The routing of one photograph (``config``: a :class:`~mosaicir.agents.coordinator.RestoreConfig`).
 
     * ``spatial``: imaging and compression degradations covering ``global_area`` of the frame
@@ -163,10 +186,16 @@ def route(summary: PerceptionSummary, config) -> RoutingStep:
       not first: the regions and the scene tests were set on photographs that still carry their
       noise (a denoised beige close-up lifts its dark-channel floor into "haze", -19 dB; a
       denoised frame reads as soft and its sharpening lowered PolyU pairs by 2-5 dB; docs/REAL.md).
+    * ``tested``: ``{degradation: evidence}`` of the test of :func:`to_test` (its testing tools run
+      on the frame's centre, the strongest evidence). A found degradation whose evidence holds
+      (at least ``STRONG_EVIDENCE``) is routed as if perception had not found it: no region and no
+      first pass act on it, and the pass tried on every photograph restores it.
     """
+    tested = tested or {}
+    confirmed = [n for n, evidence in tested.items() if evidence >= STRONG_EVIDENCE and summary.degradations[n].present]
     reports = summary.degradations
     frame_wide = frame_wide_degradations(summary, config)
-    acted_on = [n for n in DEGRADATIONS if n not in config.ignore or n in frame_wide]
+    acted_on = [n for n in DEGRADATIONS if (n not in config.ignore or n in frame_wide) and n not in confirmed]
     first: dict[str, float] = {}
     scene: dict[str, float] = {}
     if config.strategy == "spatial":
@@ -182,10 +211,10 @@ def route(summary: PerceptionSummary, config) -> RoutingStep:
                     if n in config.try_everywhere and testing_tools(n) and not reports[n].present}
         after.append(whole_frame_pass("scene", scene, untested))
     tried = {n: TRY_EVERYWHERE_SEVERITY for n in config.try_everywhere
-             if ROUTES[n].whole_frame == "first_when_most" and n not in first and not reports[n].present
-             and testing_tools(n)}
+             if ROUTES[n].whole_frame == "first_when_most" and n not in first
+             and (not reports[n].present or n in confirmed) and testing_tools(n)}
     if tried:
         after.append(whole_frame_pass("tried_everywhere", tried, {n: testing_tools(n) for n in tried}))
     return RoutingStep(strategy=config.strategy, before=before, exclude=list(first) + list(scene) + skipped,
                        whole_image=config.strategy == "global", min_area=config.min_region_area,
-                       frame_wide=frame_wide, after=after)
+                       frame_wide=frame_wide, after=after, tested={n: round(float(v), 4) for n, v in tested.items()})

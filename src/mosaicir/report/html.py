@@ -104,7 +104,9 @@ def describe_step(step: dict) -> str:
     if kind == "routing":
         def passes(plans):
             return "; ".join(f"{p.get('stage')}: {', '.join(p.get('signature', {}))}" for p in plans) or "none"
-        return (f"routing ({step.get('strategy')}): whole frame before the regions: {passes(step.get('before', []))}; "
+        tested = "".join(f"{name} tested by its tools on the frame's centre: evidence {value:.2f}; "
+                         for name, value in step.get("tested", {}).items())
+        return (f"routing ({step.get('strategy')}): {tested}whole frame before the regions: {passes(step.get('before', []))}; "
                 f"regions leave {', '.join(step.get('exclude', [])) or 'nothing'}; "
                 f"whole frame after the regions: {passes(step.get('after', []))}")
     if kind == "regions":

@@ -93,6 +93,9 @@ class RoutingStep(_Step):
         default_factory=dict, description="scene degradations over the whole frame (added to the whole-frame region "
                                           "of the global strategy; their fixed parameters go to whole-frame crops)")
     after: list[WholeFramePass] = []
+    tested: dict[str, float] = Field(
+        default_factory=dict, description="evidence of the tools that test for a faint degradation found, run on the "
+                                          "frame's centre before routing; where it holds, that pass restores it")
 
 
 class PlanStep(_Step):
