@@ -169,15 +169,15 @@ def summary_with(found: dict[str, tuple[float, float]]):
 
 
 def test_faint_noise_found_is_tested_and_camera_noise_goes_to_the_camera_denoiser():
-    from mosaicir.agents.routing import TESTED_MAX_SEVERITY, route, to_test
+    from mosaicir.agents.routing import TESTED_MAX_SEVERITY, degradations_to_test, route
 
     config = RestoreConfig(memory=False)
     faint = summary_with({"noise": (0.9, 0.3), "jpeg": (0.9, 0.2)})
-    assert to_test(faint, config) == ["noise"]
+    assert degradations_to_test(faint, config) == ["noise"]
     # strong noise, noise not tried on every photograph, or noise ignored: no test
-    assert to_test(summary_with({"noise": (0.9, TESTED_MAX_SEVERITY + 0.1)}), config) == []
-    assert to_test(faint, RestoreConfig(memory=False, try_everywhere=["rain"])) == []
-    assert to_test(faint, RestoreConfig(memory=False, ignore=["noise"])) == []
+    assert degradations_to_test(summary_with({"noise": (0.9, TESTED_MAX_SEVERITY + 0.1)}), config) == []
+    assert degradations_to_test(faint, RestoreConfig(memory=False, try_everywhere=["rain"])) == []
+    assert degradations_to_test(faint, RestoreConfig(memory=False, ignore=["noise"])) == []
     # the camera denoiser's evidence holds: no first pass and no region acts on the noise, the pass
     # tried on every photograph restores it with the camera denoiser, and the test is recorded
     confirmed = route(faint, config, {"noise": 1.0})
@@ -189,6 +189,11 @@ def test_faint_noise_found_is_tested_and_camera_noise_goes_to_the_camera_denoise
     assert refused.before[0].signature == {"noise": 0.3, "jpeg": 0.2}
     assert [p.stage for p in refused.after] == ["scene"]  # the rain tried on every photograph
     assert route(faint, config).model_dump(exclude={"tested"}) == refused.model_dump(exclude={"tested"})
+    # evidence for what was not to be tested confirms nothing (strong noise, noise not tried everywhere)
+    strong = summary_with({"noise": (0.9, 0.8)})
+    assert "noise" in route(strong, config, {"noise": 1.0}).before[0].signature
+    narrow = RestoreConfig(memory=False, try_everywhere=["rain"])
+    assert "noise" in route(faint, narrow, {"noise": 1.0}).before[0].signature
     # the global strategy: its one region leaves the confirmed noise to the same pass
     whole = route(faint, RestoreConfig(memory=False, strategy="global"), {"noise": 1.0})
     assert "noise" in whole.exclude and whole.after[-1].signature == {"noise": 0.5}
@@ -203,13 +208,34 @@ def test_the_test_before_routing_runs_the_camera_denoiser_on_the_frame(scene, mo
     faint = summary_with({"noise": (0.9, 0.3)})
     rng = np.random.default_rng(1)
     white = np.clip(scene + rng.normal(0, 8 / 255, scene.shape).astype(np.float32), 0, 1)
-    assert coordinator._test(faint, white) == {"noise": 0.0}  # white noise is not a camera's
-    assert coordinator._test(summary_with({}), white) == {}
+    assert coordinator._test_before_routing(faint, white) == {"noise": 0.0}  # white noise is not a camera's
+    assert coordinator._test_before_routing(summary_with({}), white) == {}
     seen = []
     monkeypatch.setattr(DenoiseCameraNet, "evidence", lambda self, before, after: seen.append(before.shape) or 1.0)
-    assert coordinator._test(faint, white) == {"noise": 1.0}
+    assert coordinator._test_before_routing(faint, white) == {"noise": 1.0}
     assert seen == [white.shape]  # the whole of a small frame
     big = cv2.resize(white, (2048, 1536))
     seen.clear()
-    assert Coordinator(RestoreConfig(memory=False, measure_pixels=1 << 20))._test(faint, big) == {"noise": 1.0}
+    assert Coordinator(RestoreConfig(memory=False, measure_pixels=1 << 20))._test_before_routing(faint, big) == {"noise": 1.0}
     assert seen and seen[0][0] * seen[0][1] < 1 << 20  # the centre of a large one
+
+
+def test_camera_noise_found_faint_is_left_to_the_camera_denoiser_in_a_run():
+    from mosaicir.degrade import get_degradation
+    from mosaicir.trajectory import replay
+
+    clean = resized(skimage.data.astronaut(), 384, 384)
+    model = get_degradation("noise")
+    params = model.sample(np.random.default_rng(2), 0.25)
+    assert params.kind == "camera"
+    noisy = model.apply(clean, params)
+    result = Coordinator(RestoreConfig(memory=False, workers=1)).run(noisy)
+    steps = result.trajectory.steps
+    routing = next(s for s in steps if s.kind == "routing")
+    assert "noise" in steps[0].present and routing.tested == {"noise": 1.0}
+    assert "noise" in routing.exclude and all("noise" not in p.signature for p in routing.before)
+    assert routing.after[-1].stage == "tried_everywhere" and routing.after[-1].tools == {"noise": ["denoise_camera_unet"]}
+    noise_calls = [s.tool for s in steps if s.kind == "tool_call" and s.degradation == "noise"]
+    assert noise_calls == ["denoise_camera_unet"]
+    assert psnr(clean, result.image) > psnr(clean, noisy) + 0.5
+    np.testing.assert_array_equal(replay(result.trajectory, noisy), result.image)

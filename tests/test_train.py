@@ -54,11 +54,13 @@ def test_a_higher_precision_floor_for_one_degradation_raises_its_threshold():
     import numpy as np
     import pytest
 
-    from train.perception import best_threshold, parse_args
+    from train.perception import best_threshold, parse_args, precision_floors
 
     args = parse_args(["--data", "x", "--out", "o", "--min-precision", "0.5", "--min-precision-of", "motion_blur=0.75"])
     assert args.min_precision_of == {"motion_blur": 0.75} and args.min_precision == 0.5
-    for bad in (["--min-precision-of", "motion_blur"], ["--min-precision-of", "blur=0.7"]):
+    floors = precision_floors(0.5, {"motion_blur": 0.75, "rain": 0.2})
+    assert floors["motion_blur"] == 0.75 and floors["rain"] == 0.5 and floors["noise"] == 0.5  # never below the common floor
+    for bad in (["--min-precision-of", "motion_blur"], ["--min-precision-of", "blur=0.7"], ["--min-precision-of", "motion_blur=7.5"]):
         with pytest.raises(SystemExit):
             parse_args(["--data", "x", "--out", "o"] + bad)
     # scores rising with the truth, but with false alarms at every level: a higher floor, a higher threshold

@@ -71,8 +71,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--min-precision", type=float, default=0.0,
                         help="lowest validation precision a threshold may have (flags the agents act on should be right more often than not)")
     parser.add_argument("--min-precision-of", action="append", default=[], metavar="NAME=P",
-                        help="a higher precision floor for one degradation (repeatable): for a detector that reads "
-                             "whole photographs as degraded beyond what the validation draw shows")
+                        help="a higher precision floor for one degradation (repeatable; P in [0, 1], the higher of P and "
+                             "--min-precision applies): for a detector that reads whole photographs as degraded beyond "
+                             "what the validation draw shows")
     args = parser.parse_args(argv)
     try:
         args.min_precision_of = {name: float(value) for name, value in (item.split("=", 1) for item in args.min_precision_of)}
@@ -81,6 +82,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     unknown = [n for n in args.min_precision_of if n not in DEGRADATIONS]
     if unknown:
         parser.error(f"--min-precision-of: unknown degradations {unknown}")
+    if not all(0.0 <= p <= 1.0 for p in args.min_precision_of.values()):
+        parser.error("--min-precision-of: a precision is in [0, 1]")
     return args
 
 
@@ -216,12 +219,18 @@ def validation_items(model: torch.nn.Module, folders: list[Path], predictions: d
             yield manifest.get("suite") == "clean", image, load_labels(folder, entry["id"]), cells
 
 
+def precision_floors(min_precision: float, min_precision_of: dict[str, float] | None = None) -> dict[str, float]:
+    """``{degradation: lowest validation precision its threshold may have}``: ``min_precision``,
+    or the higher floor ``min_precision_of`` gives for that degradation (``--min-precision-of``)."""
+    return {n: max(min_precision, (min_precision_of or {}).get(n, 0.0)) for n in DEGRADATIONS}
+
+
 def calibrate(model: torch.nn.Module, folders: list[Path], max_clean_flags: float = MAX_CLEAN_FLAGS,
               min_precision: float = 0.0, min_precision_of: dict[str, float] | None = None) -> dict:
     """Per degradation and method: threshold of maximum pixel F1 on the validation folders,
     the F1 reached and the severity error where present; the method with the better F1 is chosen.
-    ``min_precision_of``: ``{degradation: floor}`` replacing ``min_precision`` for those."""
-    floors = min_precision_of or {}
+    ``min_precision_of``: ``{degradation: floor}``, the higher of it and ``min_precision`` applying."""
+    floors = precision_floors(min_precision, min_precision_of)
     scores: dict[str, dict[str, list[np.ndarray]]] = {"learned": {n: [] for n in DEGRADATIONS}, "classical": {n: [] for n in DEGRADATIONS}}
     estimates: dict[str, dict[str, list[np.ndarray]]] = {"learned": {n: [] for n in DEGRADATIONS}, "classical": {n: [] for n in DEGRADATIONS}}
     clean_scores: dict[str, dict[str, list[np.ndarray]]] = {"learned": {n: [] for n in DEGRADATIONS}, "classical": {n: [] for n in DEGRADATIONS}}
@@ -251,7 +260,7 @@ def calibrate(model: torch.nn.Module, folders: list[Path], max_clean_flags: floa
             s, t, v = np.concatenate(scores[method][name]), np.concatenate(truth[name]), np.concatenate(severity[name])
             e = np.concatenate(estimates[method][name])
             clean = np.concatenate(clean_scores[method][name]) if clean_scores[method][name] else None
-            threshold, f1 = best_threshold(s, t, clean, max_clean_flags, floors.get(name, min_precision))
+            threshold, f1 = best_threshold(s, t, clean, max_clean_flags, floors[name])
             result["thresholds"][method][name] = threshold
             result["f1"][method][name] = round(f1, 4)
             result["severity_mae"][method][name] = round(float(np.abs(e[t] - v[t]).mean()) if t.any() else 0.0, 4)

@@ -5,7 +5,8 @@ Strategies (names used by the CLI and the benchmark):
 
 * ``none``: the input unchanged.
 * ``global``: the same agents and tools with one region, the whole image, holding every
-  degradation the perception summary finds (the AgenticIR / MAIR / Q-Agent paradigm).
+  degradation the perception summary finds (the AgenticIR / MAIR / Q-Agent paradigm), but faint
+  noise that the camera denoiser's test confirms, which goes to the pass tried on every photograph.
 * ``spatial`` (default): JPEG and sensor noise that cover most of the frame are restored on the
   whole image first; the rest is split into regions of like degradation, each restored on its
   crop by its own expert, and the results are blended with feathered masks; haze found anywhere,
@@ -29,15 +30,16 @@ from mosaicir import __version__
 from mosaicir.agents.expert import ExpertResult, RegionExpert
 from mosaicir.agents.memory import Memory
 from mosaicir.agents.messages import RegionTask, restoration_sorted
-from mosaicir.agents.planners import PLANNER_REGISTRY, Planner, make_planner
+from mosaicir.agents.planners import PLANNER_REGISTRY, Planner, first_guess, make_planner
 from mosaicir.agents.quality import QualityAgent
-from mosaicir.agents.planners import first_guess
-from mosaicir.agents.routing import TRY_EVERYWHERE_SEVERITY, UNRELIABLE, frame_params, route, testing_tools, to_test
+from mosaicir.agents.routing import (
+    TRY_EVERYWHERE_SEVERITY, UNRELIABLE, degradations_to_test, frame_params, route, testing_tools,
+)
 from mosaicir.core.errors import InvalidInputError
 from mosaicir.core.image import check_image
 from mosaicir.core.names import DEGRADATIONS
 from mosaicir.fusion import RegionResult, fuse
-from mosaicir.perception import DegradationMaps, perceive
+from mosaicir.perception import DegradationMaps, PerceptionSummary, perceive
 from mosaicir.quality.sample import MEASURE_PIXELS, WINDOW, central_box
 from mosaicir.regions import Region, decompose
 from mosaicir.tools import get_tool
@@ -177,7 +179,9 @@ class Coordinator:
             report("done", 1.0)
             return self._finish(trajectory, image, image, maps, start)
         summary = maps.summary()
-        routing = route(summary, config, self._test(summary, image))
+        test_start = time.perf_counter()
+        routing = route(summary, config, self._test_before_routing(summary, image))
+        routing.seconds = round(time.perf_counter() - test_start, 4)
         trajectory.add(routing)
         perceived = image  # the image whose perception decides the regions
         for plan in routing.before:
@@ -207,25 +211,27 @@ class Coordinator:
         report("done", 1.0)
         return self._finish(trajectory, image, current, maps, start)
 
-    def _test(self, summary, image: np.ndarray) -> dict[str, float]:
-        """``{degradation: evidence}`` for the faint degradations found that their testing tools
-        check first (:func:`~mosaicir.agents.routing.to_test`): each tool run on the frame's centre
-        (at most ``measure_pixels``) at the severity of the pass tried on every photograph, its own
-        evidence (``Tool.evidence``; 0 when it changes nothing or has no opinion), the strongest kept."""
+    def _test_before_routing(self, summary: PerceptionSummary, image: np.ndarray) -> dict[str, float]:
+        """``{degradation: evidence in [0, 1]}`` for the faint degradations found that their testing
+        tools check before routing (:func:`~mosaicir.agents.routing.degradations_to_test`) on
+        ``image`` (``float32 H x W x 3`` in [0, 1]): each tool is run on the whole frame, or on its
+        centre (``central_box``) when the frame has more than ``measure_pixels`` pixels, with the
+        parameters of the pass tried on every photograph, and gives its own evidence
+        (``Tool.evidence``; 0 when it changes nothing, has no opinion or fails); the strongest is kept."""
         tested: dict[str, float] = {}
         box = central_box(image.shape[:2], self.config.measure_pixels) or (0, 0) + image.shape[:2]
         top, left, bottom, right = box
         centre = image[top:bottom, left:right]
-        for name in to_test(summary, self.config):
+        for name in degradations_to_test(summary, self.config):
             best = 0.0
             for tool_name in testing_tools(name):
                 tool = get_tool(tool_name)
-                candidate = first_guess(name, tool_name, TRY_EVERYWHERE_SEVERITY)
+                candidate = first_guess(name, tool_name, TRY_EVERYWHERE_SEVERITY, frame_params([name]))
                 try:
                     out = tool.apply(centre, candidate.params)
+                    evidence = None if np.array_equal(out, centre) else tool.evidence(centre, out)
                 except Exception:  # a failed test confirms nothing
-                    continue
-                evidence = None if np.array_equal(out, centre) else tool.evidence(centre, out)
+                    evidence = None
                 best = max(best, float(evidence or 0.0))
             tested[name] = best
         return tested

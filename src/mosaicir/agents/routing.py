@@ -45,10 +45,11 @@ class Route:
         spared_on_dark_frames: not restored on a dark frame that is not under-exposed (and stays
             dark: its tool, trained on well-exposed photographs, takes more than the degradation).
         frame_params: tool parameters fixed for a whole-frame pass that restores it.
-        tested_when_found: when found, faint (mean severity at most ``TESTED_MAX_SEVERITY``) and
-            tried on every photograph, its tools that test for it (``testing_tools``) are first run
-            on the frame's centre; where their own evidence holds, it is restored by them in the pass
-            tried on every photograph, not by the tools of the regions (:func:`route`).
+        tested_when_found: (with ``first_when_most``) when found, faint (mean severity at most
+            ``TESTED_MAX_SEVERITY``) and tried on every photograph, its tools that test for it
+            (``testing_tools``) are first run on the frame (its centre when large); where their own
+            evidence holds, it is left to the pass tried on every photograph, whose tools keep a step
+            only on that evidence, and not to the tools of the first pass and the regions (:func:`route`).
     """
 
     trusted_in_regions: bool = True
@@ -83,9 +84,10 @@ ROUTES: dict[str, Route] = {
     "low_resolution": Route(),
 }
 
-#: Degradations not acted on by default (``RestoreConfig.ignore``): their detectors reach a
-#: validation F1 below 0.2 (docs/PERCEPTION.md), and acting on false alarms costs more than the
-#: misses (docs/BENCHMARKS.md).
+#: Degradations not acted on by default (``RestoreConfig.ignore``): their detectors reached a
+#: validation F1 below 0.2 when this was decided (docs/PERCEPTION.md), and acting on false alarms
+#: cost more than the misses (docs/BENCHMARKS.md). The shipped network reads motion blur at 0.42 and
+#: rain at 0.58; acting on them region by region has not been measured with it yet.
 UNRELIABLE: tuple[str, ...] = tuple(n for n in DEGRADATIONS if not ROUTES[n].trusted_in_regions)
 #: Degradations restored on the whole frame before the regions when they cover most of it.
 GLOBAL_CANDIDATES: tuple[str, ...] = tuple(n for n in RESTORATION_ORDER if ROUTES[n].whole_frame == "first_when_most")
@@ -122,12 +124,14 @@ def testing_tools(degradation: str) -> list[str]:
     return [n for n in TOOL_REGISTRY.names() if get_tool(n).tried_everywhere and degradation in get_tool(n).targets]
 
 
-def to_test(summary: PerceptionSummary, config) -> list[str]:
-    """The degradations found that their testing tools check before routing (``tested_when_found``,
-    faint, tried on every photograph and acted on), in the order of ``DEGRADATIONS``."""
+def degradations_to_test(summary: PerceptionSummary, config) -> list[str]:
+    """The degradations found that their testing tools check before routing, in the order of
+    ``DEGRADATIONS``: ``tested_when_found`` (imaging ones, ``first_when_most``, whose pass tried on
+    every photograph can take them over), faint (mean severity at most ``TESTED_MAX_SEVERITY``),
+    tried on every photograph, acted on, and with a tool that tests for them."""
     reports = summary.degradations
-    return [n for n in DEGRADATIONS if ROUTES[n].tested_when_found and n in config.try_everywhere
-            and n not in config.ignore and reports[n].present
+    return [n for n in DEGRADATIONS if ROUTES[n].tested_when_found and ROUTES[n].whole_frame == "first_when_most"
+            and n in config.try_everywhere and n not in config.ignore and reports[n].present
             and reports[n].mean_severity <= TESTED_MAX_SEVERITY and testing_tools(n)]
 
 
@@ -180,19 +184,21 @@ def route(summary: PerceptionSummary, config, tested: dict[str, float] | None = 
       rest but for the ignored degradations and the scene ones (``frame_wide_degradations``), which
       get a whole-frame pass after the regions, with only the tools that test for themselves where
       they are tried although not perceived.
-    * ``global``: one region, the whole frame, with every degradation acted on, the scene ones added.
+    * ``global``: one region, the whole frame, with every degradation acted on (but those left to the
+      pass tried on every photograph, below), the scene ones added.
     * both: imaging degradations tried on every photograph that perception did not find get one
       whole-frame pass at the end, with the tools that test for them (camera noise). At the end,
       not first: the regions and the scene tests were set on photographs that still carry their
       noise (a denoised beige close-up lifts its dark-channel floor into "haze", -19 dB; a
       denoised frame reads as soft and its sharpening lowered PolyU pairs by 2-5 dB; docs/REAL.md).
-    * ``tested``: ``{degradation: evidence}`` of the test of :func:`to_test` (its testing tools run
-      on the frame's centre, the strongest evidence). A found degradation whose evidence holds
-      (at least ``STRONG_EVIDENCE``) is routed as if perception had not found it: no region and no
-      first pass act on it, and the pass tried on every photograph restores it.
+    * ``tested``: ``{degradation: evidence}`` of the test of :func:`degradations_to_test` (its
+      testing tools run on the frame, or its centre, the strongest evidence). A degradation to test
+      whose evidence holds (at least ``STRONG_EVIDENCE``) is routed as if perception had not found
+      it: no region (the global strategy's one region included) and no first pass act on it, and it
+      is tried in the pass tried on every photograph, kept there on its tools' evidence alone.
     """
     tested = tested or {}
-    confirmed = [n for n, evidence in tested.items() if evidence >= STRONG_EVIDENCE and summary.degradations[n].present]
+    confirmed = [n for n in degradations_to_test(summary, config) if tested.get(n, 0.0) >= STRONG_EVIDENCE]
     reports = summary.degradations
     frame_wide = frame_wide_degradations(summary, config)
     acted_on = [n for n in DEGRADATIONS if (n not in config.ignore or n in frame_wide) and n not in confirmed]

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from mosaicir.agents.quality import STRONG_EVIDENCE
 from mosaicir.core.errors import InvalidInputError
 from mosaicir.io.atomic import atomic_write_text
 from mosaicir.report.facts import degradation_colour, restore_facts
@@ -104,7 +105,8 @@ def describe_step(step: dict) -> str:
     if kind == "routing":
         def passes(plans):
             return "; ".join(f"{p.get('stage')}: {', '.join(p.get('signature', {}))}" for p in plans) or "none"
-        tested = "".join(f"{name} tested by its tools on the frame's centre: evidence {value:.2f}; "
+        tested = "".join(f"{name} found faint, tested by the tools tried on every photograph: evidence {value:.2f} "
+                         f"({'left to them' if value >= STRONG_EVIDENCE else 'routed as found'}); "
                          for name, value in step.get("tested", {}).items())
         return (f"routing ({step.get('strategy')}): {tested}whole frame before the regions: {passes(step.get('before', []))}; "
                 f"regions leave {', '.join(step.get('exclude', [])) or 'nothing'}; "

@@ -94,8 +94,9 @@ class RoutingStep(_Step):
                                           "of the global strategy; their fixed parameters go to whole-frame crops)")
     after: list[WholeFramePass] = []
     tested: dict[str, float] = Field(
-        default_factory=dict, description="evidence of the tools that test for a faint degradation found, run on the "
-                                          "frame's centre before routing; where it holds, that pass restores it")
+        default_factory=dict, description="{degradation: evidence} of the tools that test for a faint degradation "
+                                          "found, run on the frame (its centre when large) before routing; where it "
+                                          "holds, the degradation is left to the pass tried on every photograph")
 
 
 class PlanStep(_Step):
