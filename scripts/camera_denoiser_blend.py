@@ -8,7 +8,7 @@ counts 0); and how many clean photographs the evidence lets it change, with the 
 those against their input.
 
     .venv/bin/python scripts/camera_denoiser_blend.py --pairs ../shared/data/paired/PolyU \\
-        --clean ../shared/data/natural [--model runs/camnoise3/denoise_camera_unet.onnx]
+        --clean ../shared/data/natural [--model runs/camnoise3/denoise_camera_unet.onnx] [--self-ensemble]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import numpy as np
 
 from mosaicir.core.image import psnr
 from mosaicir.io import iter_image_files, load_image
+from mosaicir.tools.learned import self_ensemble
 from mosaicir.tools.noise import DenoiseCameraNet, camera_noise_evidence
 
 
@@ -32,8 +33,12 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="ONNX file (default: the shipped one)")
     parser.add_argument("--holdout", type=int, default=3, help="every K-th pair is one the network did not train on")
     parser.add_argument("--shares", type=float, nargs="+", default=[0.0, 0.2, 0.3, 0.4, 0.5])
+    parser.add_argument("--self-ensemble", action="store_true",
+                        help="average the network over the eight flips and quarter turns of its input")
     args = parser.parse_args()
     tool = DenoiseCameraNet(args.model)
+    if args.self_ensemble:
+        tool.run_network = self_ensemble(tool.run_network)
     folder = Path(args.pairs)
     targets = {p.stem: p for p in iter_image_files([folder / "target"])}
     inputs = sorted((p for p in iter_image_files([folder / "input"]) if p.stem in targets), key=lambda p: p.stem)

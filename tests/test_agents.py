@@ -411,6 +411,12 @@ def test_ignored_degradations_are_acted_on_only_over_the_whole_frame():
     assert frame_wide_degradations(summary(haze=0.05), default) == {"haze": 0.6}
     assert frame_wide_degradations(summary(haze=0.05), RestoreConfig(ignore=["haze"], try_everywhere=[])) == {}
     assert frame_wide_degradations(summary(motion_blur=1.0), default) == {}
+    # low resolution is restored over the whole frame when found nearly everywhere, never region
+    # by region by default (regional super-resolution gained nothing and sharpened clean photographs)
+    assert "low_resolution" in RestoreConfig().ignore
+    assert frame_wide_degradations(summary(low_resolution=0.9), default) == {"low_resolution": 0.6}
+    assert frame_wide_degradations(summary(low_resolution=0.36), default) == {}
+    assert frame_wide_degradations(summary(low_resolution=0.9, haze=0.9), default) == {"haze": 0.6, "low_resolution": 0.6}
     assert frame_wide_degradations(summary(rain=1.0), RestoreConfig(frame_wide_area=1.0, try_everywhere=[])) == {}
 
 

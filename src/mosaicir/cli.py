@@ -216,7 +216,7 @@ def restore(
     llm_url: Optional[str] = typer.Option(None, "--llm-url", help="OpenAI-compatible endpoint for --planner llm (or MOSAICIR_LLM_URL)."),
     llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Model name for --planner llm (or MOSAICIR_LLM_MODEL)."),
     only: Optional[str] = typer.Option(None, "--only", help="Comma list: act on these degradations only (every other one is ignored)."),
-    ignore: Optional[str] = typer.Option(None, "--ignore", help="Comma list of degradations perceived but not acted on (default: motion_blur,rain,low_light; 'none' acts on all)."),
+    ignore: Optional[str] = typer.Option(None, "--ignore", help="Comma list of degradations perceived but not acted on (default: motion_blur,rain,low_light,low_resolution; 'none' acts on all)."),
     strength: float = typer.Option(_default("strength"), "--strength", min=0.0, max=1.0, help="How far towards the restoration, 0 (the input) to 1: input + strength * (restored - input)."),
     mask: Optional[Path] = typer.Option(None, "--mask", help="Restore only where this image is white (grey values blend; resized to each image of the same aspect ratio)."),
     config_file: Optional[Path] = typer.Option(None, "--config", help="TOML file of these options (same names, e.g. out-dir = \"restored\"); the command line wins."),
@@ -692,7 +692,7 @@ def bench_run_command(
     planner: str = typer.Option("prior", "--planner", help="Planner of the global and spatial strategies."),
     n: Optional[int] = typer.Option(None, "--n", min=1, help="Only the first N items."),
     memory: bool = typer.Option(False, "--memory", help="Use the memory of plans (off by default: runs stay reproducible)."),
-    ignore: Optional[str] = typer.Option(None, "--ignore", help="Comma list of degradations perceived but not acted on (default: motion_blur,rain,low_light; 'none' acts on all)."),
+    ignore: Optional[str] = typer.Option(None, "--ignore", help="Comma list of degradations perceived but not acted on (default: motion_blur,rain,low_light,low_resolution; 'none' acts on all)."),
 ) -> None:
     """Run strategies side by side: RES/<strategy>/<id>.png, RES/results.json, RES/report.html."""
     from mosaicir.agents import RestoreConfig

@@ -7,6 +7,7 @@ overlapping, feathered tiles so that memory stays bounded.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -22,6 +23,22 @@ from mosaicir.tools.base import Tool, ToolParams
 #: large photographs (the chroma step of ``dejpeg_unet`` took 2 GB on a 24 MP frame at once).
 REFINE_TILE_PIXELS = 8_000_000
 REFINE_TILE = 2048
+
+
+def self_ensemble(run_network: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """``run_network`` (``H x W x 3 -> H x W x 3``) averaged over the eight flips and quarter turns
+    of its input (geometric self-ensemble): a little more accurate, eight times slower."""
+
+    def averaged(image: np.ndarray) -> np.ndarray:
+        total = np.zeros_like(image)
+        for turns in range(4):
+            for flip in (False, True):
+                view = np.rot90(image[:, ::-1] if flip else image, turns)
+                restored = np.rot90(run_network(np.ascontiguousarray(view)), -turns)
+                total += restored[:, ::-1] if flip else restored
+        return total / np.float32(8.0)
+
+    return averaged
 
 
 class NetworkParams(ToolParams):

@@ -11,7 +11,7 @@ from mosaicir.estimators.colour import luminance
 from mosaicir.estimators.noise import estimate_noise_sigma
 from mosaicir.runtime.tiling import process_tiled
 from mosaicir.tools.base import Tool, ToolParams
-from mosaicir.tools.learned import NetworkParams, OnnxRestorer
+from mosaicir.tools.learned import NetworkParams, OnnxRestorer, self_ensemble
 
 #: Noise does not follow the picture: a denoising step that takes more than this many times as
 #: much (RMS) from the most textured quarter of the frame as from its flattest quarter is taking
@@ -245,11 +245,5 @@ class DenoiseNetEnsemble(DenoiseNet):
     seconds_per_megapixel = 2.7
 
     def run_network(self, image: np.ndarray) -> np.ndarray:
-        total = np.zeros_like(image)
-        for turns in range(4):
-            for flip in (False, True):
-                view = np.rot90(image[:, ::-1] if flip else image, turns)
-                restored = np.rot90(super().run_network(np.ascontiguousarray(view)), -turns)
-                total += restored[:, ::-1] if flip else restored
-        return total / np.float32(8.0)
+        return self_ensemble(super().run_network)(image)
 
