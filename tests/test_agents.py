@@ -411,13 +411,29 @@ def test_ignored_degradations_are_acted_on_only_over_the_whole_frame():
     assert frame_wide_degradations(summary(haze=0.05), default) == {"haze": 0.6}
     assert frame_wide_degradations(summary(haze=0.05), RestoreConfig(ignore=["haze"], try_everywhere=[])) == {}
     assert frame_wide_degradations(summary(motion_blur=1.0), default) == {}
-    # low resolution is restored over the whole frame when found nearly everywhere, never region
-    # by region by default (regional super-resolution gained nothing and sharpened clean photographs)
+    # low resolution is perceived and not acted on by default, however much of the frame it
+    # covers (regional super-resolution gained nothing and sharpened clean photographs)
     assert "low_resolution" in RestoreConfig().ignore
-    assert frame_wide_degradations(summary(low_resolution=0.9), default) == {"low_resolution": 0.6}
-    assert frame_wide_degradations(summary(low_resolution=0.36), default) == {}
-    assert frame_wide_degradations(summary(low_resolution=0.9, haze=0.9), default) == {"haze": 0.6, "low_resolution": 0.6}
+    assert frame_wide_degradations(summary(low_resolution=1.0), default) == {}
     assert frame_wide_degradations(summary(rain=1.0), RestoreConfig(frame_wide_area=1.0, try_everywhere=[])) == {}
+
+
+def test_low_resolution_is_acted_on_only_when_asked_for():
+    """Regions read as low resolution are left alone by default (``exclude``), and restored region
+    by region when the user asks (``--ignore none``, ``--only low_resolution``)."""
+    from mosaicir.agents.routing import route
+    from mosaicir.api import make_config
+    from mosaicir.core.names import DEGRADATIONS
+    from mosaicir.perception import DegradationReport, PerceptionSummary
+
+    reports = {n: DegradationReport(present=n == "low_resolution", area=0.36 if n == "low_resolution" else 0.0,
+                                    mean_severity=0.3 if n == "low_resolution" else 0.0,
+                                    max_severity=0.4 if n == "low_resolution" else 0.0) for n in DEGRADATIONS}
+    summary = PerceptionSummary(size=(64, 64), method="auto", present=["low_resolution"], degradations=reports)
+    for strategy in ("spatial", "global"):
+        assert "low_resolution" in route(summary, RestoreConfig(strategy=strategy)).exclude
+        assert "low_resolution" not in route(summary, make_config(ignore="none", strategy=strategy)).exclude
+        assert "low_resolution" not in route(summary, make_config(only="low_resolution", strategy=strategy)).exclude
 
 
 def test_whole_frame_scene_pass_runs_after_the_regions_and_replays(scene, monkeypatch):

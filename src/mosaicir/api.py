@@ -253,9 +253,8 @@ def make_config(*, only: str | Sequence[str] | None = None, ignore: str | Sequen
     (names or comma lists) turned into its fields.
 
     ``only`` ignores every other degradation, leaves the others out of the passes tried on every
-    frame (``try_everywhere``), and, when a degradation of the whole-frame pass after the regions
-    (haze, rain, low light, low resolution) is among the others, turns off that pass
-    (``frame_wide_area`` 1), which would otherwise act
+    frame (``try_everywhere``), and, when a scene degradation (haze, rain, low light) is among the
+    others, turns off the whole-frame scene pass (``frame_wide_area`` 1), which would otherwise act
     on those found over nearly the whole frame even when ignored; what ``only`` names is then
     restored region by region.
 

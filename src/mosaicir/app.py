@@ -358,7 +358,7 @@ def build_app(*, max_pixels: int = DEFAULT_MAX_PIXELS, folders: RunFolders | Non
                     list(DEGRADATIONS), value=defaults, label="Act on",
                     info=("Unticked degradations are still perceived and shown, not restored. The default leaves "
                           "out " + ", ".join(n for n in DEGRADATIONS if n not in defaults)
-                          + " (detectors unreliable on real photographs)."),
+                          + " (acting on them region by region cost more than it gained)."),
                     elem_id="mosaicir-degradations")
                 with gr.Row():
                     analyze_button = gr.Button("Analyze", elem_id="mosaicir-analyze")

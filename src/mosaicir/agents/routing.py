@@ -29,14 +29,15 @@ class Route:
     """How the coordinator treats one degradation.
 
     Attributes:
-        trusted_in_regions: False when its detector is too weak region by region to act on by
-            default (validation F1 below 0.2, docs/PERCEPTION.md): it is then in
-            ``RestoreConfig.ignore`` and acted on only through a whole-frame pass.
+        trusted_in_regions: False when acting on it region by region by default cost more than
+            it gained (detectors with a validation F1 below 0.2 when decided; low resolution's
+            regional steps, docs/BENCHMARKS.md): it is then in ``RestoreConfig.ignore`` and acted
+            on only through a whole-frame pass, where it has one (``whole_frame``).
         whole_frame: when it is restored on the whole frame instead of region by region:
             ``first_when_most`` (imaging and compression: before the regions when it covers
             ``global_area`` of the frame; tried on every photograph at the end when listed in
-            ``try_everywhere``), ``last_when_covering`` (scene, and low resolution: after the regions
-            when found over ``frame_wide_area``), ``last_wherever_found`` (scene: after the regions wherever found;
+            ``try_everywhere``), ``last_when_covering`` (scene: after the regions when found over
+            ``frame_wide_area``), ``last_wherever_found`` (scene: after the regions wherever found;
             its tool tests for it pixel by pixel), or ``regions`` (never).
         darkens_frame: its coverage over ``frame_wide_area`` (or a short exposure) marks the frame
             dark.
@@ -71,10 +72,11 @@ class Route:
 #: faint is tested: a camera's noise (PolyU's, 2-6/255, correlated by demosaicing and JPEG) is read
 #: at severity 0.27-0.32 by the noise maps, as if it were white noise of 16-19/255, and the tools for
 #: that took PolyU crops 2-5 dB down; the camera denoiser's evidence tells it from white noise
-#: (docs/REAL.md). Low resolution only over the whole frame: super-resolution of a region gained
-#: nothing on the held-out ``mosaic`` and ``mio-a`` sets (their spatial gains rose a little without
-#: it), lowered rainy ``mio-a`` items, and took a clean photograph to 39.2 dB against its input on a
-#: third of the frame read as low resolution (docs/BENCHMARKS.md, docs/REAL.md).
+#: (docs/REAL.md). Low resolution is not acted on by default: super-resolution of a region gained
+#: nothing on the held-out ``mosaic``, ``mio-a`` and ``mio-b`` sets (their spatial gains rose a little
+#: without it), lowered rainy ``mio-a`` items, and took a clean photograph to 39.2 dB against its
+#: input on a third of the frame read as low resolution; a whole-frame pass where it covers the frame
+#: gained nothing more on ``mio-b`` and lowered the same rainy items (docs/BENCHMARKS.md, ``s16``).
 ROUTES: dict[str, Route] = {
     "noise": Route(whole_frame="first_when_most", tested_when_found=True),
     "motion_blur": Route(trusted_in_regions=False),
@@ -84,18 +86,19 @@ ROUTES: dict[str, Route] = {
     "low_light": Route(trusted_in_regions=False, whole_frame="last_when_covering", darkens_frame=True,
                        needs_underexposure=True, frame_params={"gamma": 1.0}),
     "jpeg": Route(whole_frame="first_when_most"),
-    "low_resolution": Route(trusted_in_regions=False, whole_frame="last_when_covering"),
+    "low_resolution": Route(trusted_in_regions=False),
 }
 
 #: Degradations not acted on by default (``RestoreConfig.ignore``): their detectors reached a
 #: validation F1 below 0.2 when this was decided (docs/PERCEPTION.md), and acting on false alarms
 #: cost more than the misses (docs/BENCHMARKS.md). The shipped network reads motion blur at 0.47 and
 #: rain at 0.56; acting on them region by region has not been measured with it yet. Low resolution
-#: (0.41) is among them since its regional steps were measured to gain nothing (``ROUTES``).
+#: (0.41) is among them since its regional steps were measured to gain nothing (``ROUTES``); it has
+#: no whole-frame pass, so by default it is perceived and reported only.
 UNRELIABLE: tuple[str, ...] = tuple(n for n in DEGRADATIONS if not ROUTES[n].trusted_in_regions)
 #: Degradations restored on the whole frame before the regions when they cover most of it.
 GLOBAL_CANDIDATES: tuple[str, ...] = tuple(n for n in RESTORATION_ORDER if ROUTES[n].whole_frame == "first_when_most")
-#: Degradations restored on the whole frame after the regions (the scene ones, and low resolution).
+#: Scene degradations restored on the whole frame after the regions.
 FRAME_WIDE_CANDIDATES: tuple[str, ...] = tuple(
     n for n in reversed(RESTORATION_ORDER) if ROUTES[n].whole_frame in ("last_when_covering", "last_wherever_found"))
 #: Low light found over the whole frame is restored only when the frame's white point (99th
@@ -140,8 +143,8 @@ def degradations_to_test(summary: PerceptionSummary, config) -> list[str]:
 
 
 def frame_wide_degradations(summary: PerceptionSummary, config) -> dict[str, float]:
-    """``{degradation: mean severity}`` of the degradations restored on the whole frame after the
-    regions (one veil, one rain layer, one resolution): those the summary finds over at least
+    """``{degradation: mean severity}`` of the scene degradations restored on the whole frame after
+    the regions (one veil, one rain layer): those the summary finds over at least
     ``config.frame_wide_area`` of the frame, or anywhere (``last_wherever_found``), and those tried
     on every photograph (``config.try_everywhere``). Ignored ones among them are acted on only then:
     the rain detector, unreliable region by region, is right on most images where it finds rain
