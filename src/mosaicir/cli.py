@@ -684,6 +684,20 @@ def bench_perception_command(
                f"{result['seconds_per_megapixel']:.3f} s/MP -> {out / 'perception.json'}")
 
 
+STEP_JUDGE_HELP = ("Decide deblurring and super-resolution steps by the learned step judge's expected change of PSNR "
+                   "instead of the no-reference score (default: the configuration's).")
+
+
+def _config_options(ignore: str | None, step_judge: bool | None) -> dict:
+    """``RestoreConfig`` fields from the benchmark commands' --ignore and --step-judge (None: default)."""
+    options: dict = {}
+    if ignore is not None:
+        options["ignore"] = [n.strip() for n in ignore.split(",") if n.strip() and n.strip() != "none"]
+    if step_judge is not None:
+        options["step_judge"] = step_judge
+    return options
+
+
 @bench_app.command("run")
 def bench_run_command(
     data: Path = typer.Argument(..., help="A generated benchmark folder."),
@@ -693,6 +707,7 @@ def bench_run_command(
     n: Optional[int] = typer.Option(None, "--n", min=1, help="Only the first N items."),
     memory: bool = typer.Option(False, "--memory", help="Use the memory of plans (off by default: runs stay reproducible)."),
     ignore: Optional[str] = typer.Option(None, "--ignore", help="Comma list of degradations perceived but not acted on (default: motion_blur,rain,low_light,low_resolution; 'none' acts on all)."),
+    step_judge: Optional[bool] = typer.Option(None, "--step-judge/--no-step-judge", help=STEP_JUDGE_HELP, show_default=False),
 ) -> None:
     """Run strategies side by side: RES/<strategy>/<id>.png, RES/results.json, RES/report.html."""
     from mosaicir.agents import RestoreConfig
@@ -703,7 +718,7 @@ def bench_run_command(
     from pydantic import ValidationError
 
     try:
-        options = {} if ignore is None else {"ignore": [n.strip() for n in ignore.split(",") if n.strip() and n.strip() != "none"]}
+        options = _config_options(ignore, step_judge)
         config = RestoreConfig(planner=planner, memory=memory, **options)
     except ValidationError as exc:
         raise InvalidInputError(f"--{exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
@@ -724,6 +739,8 @@ def bench_paired_command(
     planner: str = typer.Option("prior", "--planner", help="Planner of the global and spatial strategies."),
     n: Optional[int] = typer.Option(None, "--n", min=1, help="Only the first N pairs of each set (and N clean photographs)."),
     only: Optional[str] = typer.Option(None, "--only", help="Only inputs whose file stem matches this shell pattern (e.g. '*rain-075')."),
+    ignore: Optional[str] = typer.Option(None, "--ignore", help="Comma list of degradations perceived but not acted on (default: motion_blur,rain,low_light,low_resolution; 'none' acts on all)."),
+    step_judge: Optional[bool] = typer.Option(None, "--step-judge/--no-step-judge", help=STEP_JUDGE_HELP, show_default=False),
 ) -> None:
     """Strategies on paired sets made by others (e.g. public rain, haze or noise sets), beside simple
     baselines: RES/<strategy>/<id>.png and RES/results.json for one set (INPUTS TARGETS); with --sets,
@@ -752,7 +769,12 @@ def bench_paired_command(
     options = {b: known.get(b, {}) for b in chosen_names}
     baselines = {b: get_baseline(b, **options[b]) for b in chosen_names}
     command = "mosaicir bench paired " + " ".join(sys.argv[3:])
-    config = RestoreConfig(planner=planner, memory=False)
+    from pydantic import ValidationError
+
+    try:
+        config = RestoreConfig(planner=planner, memory=False, **_config_options(ignore, step_judge))
+    except ValidationError as exc:
+        raise InvalidInputError(f"--{exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
 
     def log(line: str) -> None:
         typer.echo(line, err=True)

@@ -40,6 +40,7 @@ from mosaicir.core.image import check_image
 from mosaicir.core.names import DEGRADATIONS
 from mosaicir.fusion import RegionResult, fuse
 from mosaicir.perception import DegradationMaps, PerceptionSummary, perceive
+from mosaicir.quality.judge import StepJudge
 from mosaicir.quality.sample import MEASURE_PIXELS, WINDOW, central_box
 from mosaicir.regions import Region, decompose
 from mosaicir.tools import get_tool
@@ -89,6 +90,9 @@ class RestoreConfig(BaseModel):
                     "under-exposed frame) are restored on the whole frame after the regions, even when ignored; haze is "
                     "restored so wherever found (1 = none of them)")
     min_gain: float = Field(0.02, ge=0.0, description="least quality-score gain for a step to be kept")
+    step_judge: bool = Field(
+        False, description="decide the steps of tools without a test of their own (deblurring, super-resolution) by "
+                           "the learned step judge's expected change of PSNR instead of the no-reference score")
     min_region_area: float = Field(
         MIN_REGION_AREA, ge=0.0, le=1.0,
         description="share of the frame below which a region is left as it is (spatial strategy)")
@@ -141,7 +145,9 @@ class Coordinator:
         if self.config.planner not in PLANNER_REGISTRY and planner is None:
             PLANNER_REGISTRY.get(self.config.planner)  # raises with a suggestion
         self._planner = planner
-        self.quality = QualityAgent(self.config.perception, self.config.min_gain, self.config.measure_pixels)
+        judge = StepJudge() if self.config.step_judge else None
+        self.quality = QualityAgent(self.config.perception, self.config.min_gain, self.config.measure_pixels,
+                                    step_judge=judge, judge_threshold=judge.threshold() if judge is not None else 0.0)
         if memory is not None:
             self.memory = memory
         elif self.config.memory:

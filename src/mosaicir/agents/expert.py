@@ -250,12 +250,13 @@ class RegionExpert:
                 reason=f"{candidate.tool} left the image unchanged"), call)
         start = time.perf_counter()
         evidence = tool.evidence(current, out) if sampled is None else sampled[0]
-        verdict = self.quality.judge(current, out, weight, [candidate.degradation], score_before=score(), evidence=evidence)
+        verdict = self.quality.judge(current, out, weight, [candidate.degradation], score_before=score(), evidence=evidence,
+                                     tool=candidate.tool, params=candidate.params)
         if sampled is not None:
             verdict.reason += f" ({sampled[1]})"
         result.steps.append(QualityStep(
             region=result.steps[0].region, call=call, tool=candidate.tool, score_before=verdict.score_before,
             score_after=verdict.score_after, remaining=verdict.remaining, naturalness=verdict.naturalness,
-            artifacts=verdict.artifacts,
+            artifacts=verdict.artifacts, predicted_gain=verdict.predicted_gain,
             seconds=round(time.perf_counter() - start, 4)))
         return Attempt("applied", out, verdict, call)

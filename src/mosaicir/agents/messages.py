@@ -18,11 +18,15 @@ RESTORATION_ORDER: tuple[str, ...] = tuple(reversed(PHYSICAL_ORDER))
 #: channel, which tests for a veil itself; the learned dehazer changes any photograph (docs/REAL.md).
 #: Low resolution uses only the learned super-resolution: the guided sharpening lowered all 55 real
 #: development photographs it was tried on (-3.3 dB on average, ``scripts/real_steps.py``, docs/REAL.md).
+#: Defocus tries the learned network first: alone, the Wiener deconvolution gains more at severities
+#: 0.25-0.5 (docs/TOOLS.md), but in the engine, where motion blur read as defocus reaches it too, the
+#: network first gained more on every held-out suite (``s17``, docs/BENCHMARKS.md: ``mio-a`` +1.38 ->
+#: +1.51 dB, no item more than 0.5 dB below its input) and changed nothing on the real sets.
 TOOL_PREFERENCE: dict[str, tuple[str, ...]] = {
     "jpeg": ("dejpeg_unet", "deblock"),
     "noise": ("denoise_unet", "nl_means"),
     "low_resolution": ("sr_unet",),
-    "defocus_blur": ("wiener_defocus", "deblur_defocus_unet"),
+    "defocus_blur": ("deblur_defocus_unet", "wiener_defocus"),
     "motion_blur": ("deconv_motion", "deblur_motion_unet", "wiener_motion"),
     "low_light": ("adaptive_gamma",),
     "rain": ("derain_unet",),
@@ -73,6 +77,8 @@ class QualityVerdict(BaseModel):
     reason: str = ""
     #: the tool's own evidence of what the step removed (``Tool.evidence``), when it gave one
     evidence: float | None = None
+    #: the step judge's expected change of PSNR, dB (:mod:`mosaicir.quality.judge`), when it decided
+    predicted_gain: float | None = None
 
     @property
     def gain(self) -> float:

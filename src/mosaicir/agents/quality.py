@@ -7,6 +7,7 @@ import numpy as np
 from mosaicir.agents.messages import QualityVerdict
 from mosaicir.perception import DegradationMaps, perceive
 from mosaicir.quality import artifact_penalty, artifacts, quality_score, remaining_degradation
+from mosaicir.quality.judge import JUDGED_TOOLS, StepJudge, step_features
 from mosaicir.quality.metrics import get_metric
 from mosaicir.quality.niqe import PATCH
 from mosaicir.quality.sample import (
@@ -34,10 +35,13 @@ class QualityAgent:
     of half that many pixels in all (:mod:`mosaicir.quality.sample`), the same for a step's input
     and output; smaller ones whole."""
 
-    def __init__(self, method: str = "auto", min_gain: float = MIN_GAIN, measure_pixels: int = MEASURE_PIXELS) -> None:
+    def __init__(self, method: str = "auto", min_gain: float = MIN_GAIN, measure_pixels: int = MEASURE_PIXELS,
+                 step_judge: StepJudge | None = None, judge_threshold: float = 0.0) -> None:
         self.method = method
         self.min_gain = min_gain
         self.measure_pixels = measure_pixels
+        self.step_judge = step_judge
+        self.judge_threshold = judge_threshold
 
     def windows(self, image: np.ndarray, weight: np.ndarray | None = None) -> list[tuple[int, int, int, int]] | None:
         """The windows ``image`` is measured on (None: whole; see :func:`sample_windows`)."""
@@ -62,7 +66,8 @@ class QualityAgent:
         return self._total(remaining, self.naturalness(image)), remaining
 
     def judge(self, before: np.ndarray, after: np.ndarray, weight: np.ndarray | None, targets: list[str],
-              score_before: float | None = None, evidence: float | None = None) -> QualityVerdict:
+              score_before: float | None = None, evidence: float | None = None, tool: str | None = None,
+              params: dict | None = None) -> QualityVerdict:
         if score_before is None:
             score_before, _ = self.score(before, weight)
         boxes = self.windows(after, weight)
@@ -77,11 +82,21 @@ class QualityAgent:
         penalty = artifact_penalty(measures, targets)
         score_after = self._total(remaining, naturalness, penalty)
         gain = score_after - score_before
+        predicted = None
+        if evidence is None and self.step_judge is not None and tool in JUDGED_TOOLS:
+            readings = {"score_before": score_before, "score_after": score_after, "naturalness": naturalness,
+                        "artifacts": measures, "remaining": remaining}
+            predicted = round(float(self.step_judge.predict(step_features(before, after, weight, tool, params, readings))[0]), 3)
         if evidence is not None:
             strong = evidence >= STRONG_EVIDENCE
             decision = "accept" if strong else "rollback"
             reason = (f"the tool's own test: evidence {evidence:.2f} ({'at least' if strong else 'below'} {STRONG_EVIDENCE}); "
                       f"score {score_before:.3f} -> {score_after:.3f}")
+        elif predicted is not None:
+            kept = predicted > self.judge_threshold
+            decision = "accept" if kept else "rollback"
+            reason = (f"the step judge: {predicted:+.2f} dB expected ({'above' if kept else 'at most'} "
+                      f"{self.judge_threshold:+.2f}); score {score_before:.3f} -> {score_after:.3f}")
         elif gain >= self.min_gain:
             decision, reason = "accept", f"score {score_before:.3f} -> {score_after:.3f}"
         elif penalty > 0:
@@ -90,7 +105,7 @@ class QualityAgent:
             decision, reason = "rollback", f"score {score_before:.3f} -> {score_after:.3f}: gain below {self.min_gain}"
         return QualityVerdict(score_before=score_before, score_after=score_after, remaining=remaining,
                               naturalness=naturalness, artifacts=measures, decision=decision, reason=reason,
-                              evidence=evidence)
+                              evidence=evidence, predicted_gain=predicted)
 
     def region_scores(self, base: np.ndarray, fused: np.ndarray,
                       results: list[tuple[int, tuple[int, int, int, int], np.ndarray]], regions: dict,

@@ -127,6 +127,8 @@ class QualityStep(_Step):
     remaining: dict[str, float] = {}
     naturalness: float | None = None
     artifacts: dict[str, float] = {}
+    #: the step judge's expected change of PSNR, dB, when it decided the step
+    predicted_gain: float | None = None
 
 
 class DecisionStep(_Step):
