@@ -208,7 +208,7 @@ class ReadingsQuality(QualityAgent):
         remaining = self.readings.pop(0)
         return -sum(remaining.values()), remaining
 
-    def judge(self, before, after, weight, targets, score_before=None, evidence=None):
+    def judge(self, before, after, weight, targets, score_before=None, evidence=None, tool=None, params=None):
         remaining = self.readings.pop(0)
         return QualityVerdict(score_before=score_before, score_after=-sum(remaining.values()), remaining=remaining,
                               artifacts={}, decision="accept", reason="scripted")

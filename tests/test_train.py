@@ -1,5 +1,7 @@
 """The training recipes' data stream (skipped where the optional PyTorch extra is absent)."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -72,3 +74,35 @@ def test_a_higher_precision_floor_for_one_degradation_raises_its_threshold():
     assert high > low
     predicted = scores > high
     assert (predicted & truth).sum() / predicted.sum() >= 0.95
+
+
+def test_a_restorer_run_checkpoints_as_it_goes_and_stops_cleanly_on_request(tmp_path, monkeypatch):
+    """Sessions end wherever they are: the checkpoint is written every --save-every steps, and a
+    SIGTERM (here: a stop requested from the start) ends the run after the step, exported as usual."""
+    from PIL import Image
+
+    import train.restorers as restorers
+
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 256, size=(96, 96, 3), dtype=np.uint8)).save(data / f"{i}.png")
+    common = ["--degradation", "noise", "--data", str(data), "--batch", "2", "--patch", "32", "--width", "8",
+              "--workers", "0"]
+    out = tmp_path / "run"
+    restorers.main([*common, "--out", str(out), "--steps", "4", "--save-every", "2"])
+    tool = restorers.NETWORKS["noise"][0]
+    state = torch.load(out / f"{tool}.pt", map_location="cpu")
+    assert state["steps_total"] == 4 and (out / f"{tool}.onnx").is_file()
+    assert not (out / f"{tool}.pt.tmp").exists()
+
+    class StopAtOnce(restorers._StopRequest):
+        def __init__(self):
+            super().__init__()
+            self.requested = True
+
+    monkeypatch.setattr(restorers, "_StopRequest", StopAtOnce)
+    restorers.main([*common, "--out", str(out), "--steps", "50", "--resume"])
+    record = json.loads((out / f"{tool}.log.json").read_text())
+    assert record["stopped_early"] and record["steps"] == 1 and record["steps_total"] == 5

@@ -149,8 +149,11 @@ def _probe(image: np.ndarray, rng: np.random.Generator, boxes: int) -> None:
 def _load(paths: list[str]) -> dict[str, np.ndarray]:
     parts = [dict(np.load(p, allow_pickle=False)) for p in paths]
     for part, path in zip(parts, paths):
-        if list(part["feature_names"]) != list(FEATURE_NAMES):
-            raise SystemExit(f"{path} was collected with other features; collect it again")
+        stored = [str(n) for n in part["feature_names"]]
+        missing = [n for n in FEATURE_NAMES if n not in stored]
+        if missing:
+            raise SystemExit(f"{path} lacks the features {', '.join(missing)}; collect it again")
+        part["features"] = part["features"][:, [stored.index(n) for n in FEATURE_NAMES]]  # by name
     return {k: np.concatenate([p[k] for p in parts]) for k in ("features", "gain", "tool", "accepted", "kind", "group", "item")}
 
 

@@ -17,8 +17,10 @@ import argparse
 import json
 import math
 import platform
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -82,6 +84,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pairs-holdout", type=int, default=3,
                         help="every K-th pair of each set (by stem) is kept for validation, not training (0: none)")
     parser.add_argument("--resume", action="store_true", help="start from OUT/<tool>.pt when it exists (fine-tuning)")
+    parser.add_argument("--save-every", type=int, default=500,
+                        help="write the checkpoint OUT/<tool>.pt every N steps, so that --resume picks up a run that was "
+                             "killed (0: only at the end); SIGTERM or Ctrl-C stops at the next step and exports as usual")
     parser.add_argument("--first-stage-dir", default=str(Path(__file__).resolve().parents[1] / "src" / "mosaicir" / "models"),
                         help="where the ONNX file of a refiner's first stage is read from (default: the shipped models)")
     args = parser.parse_args(argv)
@@ -200,6 +205,7 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
     mark = start
     step = 0
     running = 0.0
+    stop = _StopRequest()
     for degraded, clean in loader:
         if args.steps is None and step == 30:
             mark = time.perf_counter()
@@ -222,8 +228,11 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
         if step % 50 == 0:
             log.append({"step": step, "l1": round(float(running) / 50, 5), "seconds": round(time.perf_counter() - start, 2)})
             running = 0.0
-        if total_steps is not None and step >= total_steps:
+        if args.save_every and step % args.save_every == 0:
+            _save_checkpoint(model, checkpoint, step + (resumed_from or 0), width)
+        if (total_steps is not None and step >= total_steps) or stop.requested:
             break
+    stop.restore()
     seconds = time.perf_counter() - start
     model.eval().cpu()
     validation = validate(model, val_images, degradation, args.seed, settings)
@@ -232,11 +241,11 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
     onnx_path = out / f"{tool}.onnx"
     export_onnx(model, onnx_path, "restored")
     steps_total = step + (resumed_from or 0)
-    torch.save({"model": model.state_dict(), "steps_total": steps_total, "width": width}, checkpoint)
+    _save_checkpoint(model, checkpoint, steps_total, width)
     record = {
         "tool": tool, "network": name, "degradation": degradation, "model_settings": settings, "first_stage": REFINERS[name][1] if name in REFINERS else None,
         "width": width, "parameters": count_parameters(model), "steps": step,
-        "resumed_from_steps": resumed_from, "steps_total": steps_total,
+        "resumed_from_steps": resumed_from, "steps_total": steps_total, "stopped_early": stop.requested,
         "severity": list(args.severity), "batch": args.batch, "patch": args.patch, "clean_fraction": args.clean_fraction, "lr": args.lr, "saturation": args.saturation, "seed": args.seed, "seconds": round(seconds, 1),
         "device": torch.cuda.get_device_name(0) if device.type == "cuda" else platform.processor() or "cpu",
         "train_images": len(train_images), "validation": validation, "data": [str(d) for d in args.data],
@@ -248,6 +257,33 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
     (out / f"{tool}.md").write_text(model_card(record))
     print(f"{name}: {step} steps in {seconds:.0f} s, validation {validation}", flush=True)
     return record
+
+
+class _StopRequest:
+    """SIGTERM or SIGINT during training: finish the step, then validate and export as usual."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._previous[sig] = signal.signal(sig, self._request)
+
+    def _request(self, signum, frame) -> None:
+        print(f"signal {signum}: stopping after this step", flush=True)
+        self.requested = True
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _save_checkpoint(model: torch.nn.Module, path: Path, steps_total: int, width: int) -> None:
+    """The weights and the steps behind them, written atomically (a kill mid-write leaves the last one)."""
+    tmp = path.with_suffix(".pt.tmp")
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({"model": state, "steps_total": steps_total, "width": width}, tmp)
+    tmp.replace(path)
 
 
 @torch.no_grad()

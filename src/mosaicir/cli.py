@@ -109,6 +109,7 @@ class RestoreOptions(BaseModel):
     llm_model: Optional[str] = None
     only: Optional[str] = None
     ignore: Optional[str] = None
+    step_judge: bool = False
     strength: float = Field(1.0, ge=0.0, le=1.0)
     mask: Optional[Path] = None
     as_json: bool = False
@@ -217,6 +218,7 @@ def restore(
     llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Model name for --planner llm (or MOSAICIR_LLM_MODEL)."),
     only: Optional[str] = typer.Option(None, "--only", help="Comma list: act on these degradations only (every other one is ignored)."),
     ignore: Optional[str] = typer.Option(None, "--ignore", help="Comma list of degradations perceived but not acted on (default: motion_blur,rain,low_light,low_resolution; 'none' acts on all)."),
+    step_judge: bool = typer.Option(_default("step_judge"), "--step-judge/--no-step-judge", help="Decide deblurring and super-resolution steps by the learned step judge's expected change of PSNR instead of the no-reference score (docs/JUDGE.md)."),
     strength: float = typer.Option(_default("strength"), "--strength", min=0.0, max=1.0, help="How far towards the restoration, 0 (the input) to 1: input + strength * (restored - input)."),
     mask: Optional[Path] = typer.Option(None, "--mask", help="Restore only where this image is white (grey values blend; resized to each image of the same aspect ratio)."),
     config_file: Optional[Path] = typer.Option(None, "--config", help="TOML file of these options (same names, e.g. out-dir = \"restored\"); the command line wins."),
@@ -349,7 +351,8 @@ def _run_batch(options: RestoreOptions) -> None:
         raise InvalidInputError("missing -o/--out-dir (the folder for the results)")
     config = make_config(strategy=options.strategy, planner=options.planner, perception=options.perception,
                          memory=options.memory, workers=options.workers, llm_url=options.llm_url,
-                         llm_model=options.llm_model, only=options.only, ignore=options.ignore)
+                         llm_model=options.llm_model, only=options.only, ignore=options.ignore,
+                         step_judge=options.step_judge)
     coordinator = Coordinator(config)
     mask = load_mask(options.mask) if options.mask is not None else None
     plan = plan_batch(inputs, options.out_dir, recursive=options.recursive, suffix=options.suffix, ext=options.ext)
@@ -685,7 +688,7 @@ def bench_perception_command(
 
 
 STEP_JUDGE_HELP = ("Decide deblurring and super-resolution steps by the learned step judge's expected change of PSNR "
-                   "instead of the no-reference score (default: the configuration's).")
+                   "instead of the no-reference score (docs/JUDGE.md; default: off).")
 
 
 def _config_options(ignore: str | None, step_judge: bool | None) -> dict:

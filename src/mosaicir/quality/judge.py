@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from mosaicir.core.names import DEGRADATIONS
+from mosaicir.estimators.colour import luminance
 
 #: Tools the judge decides: the default ones without a physical test of their own.
 JUDGED_TOOLS: tuple[str, ...] = (
@@ -48,12 +49,10 @@ FEATURE_NAMES: tuple[str, ...] = (
     *(f"after_{s}" for s in _IMAGE_STATS),
     "log_gradient_ratio", "log_laplacian_ratio", "log_noise_ratio", "log_std_ratio",
     "diff_rms", "diff_mean", "diff_high_share", "diff_grid_ratio", "diff_edge_band", "diff_flat",
-    "diff_on_edges", "diff_gradient_corr", "chroma_change", "log_pixels", "weight_mean",
+    "diff_on_edges", "diff_gradient_corr", "chroma_change",
 )
-
-
-def _grey(image: np.ndarray) -> np.ndarray:
-    return (0.299 * image[:, :, 0] + 0.587 * image[:, :, 1] + 0.114 * image[:, :, 2]).astype(np.float32)
+#: The crop's size and the weight's mean are left out: in the training steps they told the source
+#: apart (clean photographs are the largest, probes have no mask), not whether a step helped.
 
 
 def _mean(values: np.ndarray, weight: np.ndarray) -> float:
@@ -90,7 +89,7 @@ def step_features(before: np.ndarray, after: np.ndarray, weight: np.ndarray | No
     ``artifacts`` (dict) and ``remaining`` (dict); missing ones read 0."""
     params, readings = params or {}, readings or {}
     weight = np.ones(before.shape[:2], np.float32) if weight is None else weight.astype(np.float32, copy=False)
-    grey_b, grey_a = _grey(before), _grey(after)
+    grey_b, grey_a = luminance(before), luminance(after)
     stats_b, stats_a = _image_stats(grey_b, weight), _image_stats(grey_a, weight)
     diff = grey_a - grey_b
     energy = _mean(diff ** 2, weight)
@@ -136,7 +135,6 @@ def step_features(before: np.ndarray, after: np.ndarray, weight: np.ndarray | No
         rms, _mean(diff, weight), high_share, grid_ratio,
         _mean(absdiff, weight * band) / (rms + 1e-6), _mean(absdiff, weight * far) / (rms + 1e-6),
         _mean(absdiff, weight * near) / (rms + 1e-6), corr, chroma,
-        math.log(float(before.shape[0] * before.shape[1])), float(weight.mean()),
     ]
     return np.nan_to_num(np.asarray(values, np.float32), nan=0.0, posinf=0.0, neginf=0.0)
 
