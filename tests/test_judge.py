@@ -51,6 +51,9 @@ class _FixedJudge:
     def __init__(self, value: float) -> None:
         self.value, self.calls = value, 0
 
+    def tools(self):
+        return list(JUDGED_TOOLS)
+
     def predict(self, features):
         self.calls += 1
         assert np.asarray(features).shape[-1] == len(FEATURE_NAMES)
@@ -119,3 +122,13 @@ def test_the_recipe_fits_measures_and_exports_a_judge_that_onnx_runtime_runs(tmp
     assert (tmp_path / "step_judge.md").read_text().startswith("# step_judge")
     predicted = StepJudge(tmp_path / "step_judge.onnx").predict(features[:10])
     assert np.corrcoef(predicted, gain[:10])[0, 1] > 0.9
+
+
+def test_a_missing_judge_is_a_clear_error_before_the_restore_starts(monkeypatch):
+    from mosaicir.agents import Coordinator, RestoreConfig
+    from mosaicir.core.errors import MosaicirError
+
+    monkeypatch.setattr(StepJudge, "model_file", "no_such_judge.onnx")
+    with pytest.raises(MosaicirError, match="train/judge.py"):
+        Coordinator(RestoreConfig(step_judge=True))
+    Coordinator(RestoreConfig(step_judge=False))  # not asked for: not needed

@@ -91,18 +91,23 @@ def test_a_restorer_run_checkpoints_as_it_goes_and_stops_cleanly_on_request(tmp_
     common = ["--degradation", "noise", "--data", str(data), "--batch", "2", "--patch", "32", "--width", "8",
               "--workers", "0"]
     out = tmp_path / "run"
-    restorers.main([*common, "--out", str(out), "--steps", "4", "--save-every", "2"])
+    saved = []
+    save = restorers._save_checkpoint
+    monkeypatch.setattr(restorers, "_save_checkpoint", lambda model, path, steps, width: (saved.append(steps), save(model, path, steps, width)))
+    restorers.main([*common, "--out", str(out), "--steps", "5", "--save-every", "2"])
     tool = restorers.NETWORKS["noise"][0]
-    state = torch.load(out / f"{tool}.pt", map_location="cpu")
-    assert state["steps_total"] == 4 and (out / f"{tool}.onnx").is_file()
-    assert not (out / f"{tool}.pt.tmp").exists()
+    assert saved == [2, 4, 5]  # every two steps, then at the end
+    assert torch.load(out / f"{tool}.pt", map_location="cpu")["steps_total"] == 5
+    assert (out / f"{tool}.onnx").is_file() and not (out / f"{tool}.pt.tmp").exists()
 
     class StopAtOnce(restorers._StopRequest):
-        def __init__(self):
-            super().__init__()
-            self.requested = True
+        def __init__(self, install=True):
+            super().__init__(install)
+            self.requested = install  # as if SIGTERM came before the first step
 
     monkeypatch.setattr(restorers, "_StopRequest", StopAtOnce)
+    common[1] = "noise,jpeg"  # the second network must not start
     restorers.main([*common, "--out", str(out), "--steps", "50", "--resume"])
     record = json.loads((out / f"{tool}.log.json").read_text())
-    assert record["stopped_early"] and record["steps"] == 1 and record["steps_total"] == 5
+    assert record["stopped_early"] and record["steps"] == 1 and record["steps_total"] == 6
+    assert not (out / f"{restorers.NETWORKS['jpeg'][0]}.onnx").exists()

@@ -61,7 +61,9 @@ def _items(args) -> list[tuple[str, str, str, Path, Path]]:
                 items.append(("real", f"{set_name(folder)}/{scene}", f"{set_name(folder)}/{stem}", inputs[stem], targets[stem]))
     for folder in args.clean_photos:
         for stem, path in sorted(image_files(Path(folder)).items())[: args.n_per_set]:
-            items.append(("clean", f"{Path(folder).name}/{stem}", f"{Path(folder).name}/{stem}", path, path))
+            # grouped under the generator's name for the same photograph (``<folder>_<stem>``): a
+            # photograph is never on both sides of the cross-validation
+            items.append(("clean", f"{Path(folder).name}_{stem}", f"{Path(folder).name}/{stem}", path, path))
     return items
 
 
@@ -226,8 +228,10 @@ def fit(args) -> None:
               "cross_validation": figures, "thresholds": sweep, "per_tool": per_tool, "folds": args.folds, "trees": args.trees,
               "learning_rate": args.learning_rate, "leaves": args.leaves, "min_leaf": args.min_leaf, "seed": args.seed,
               "data": [str(p) for p in args.steps], "python": platform.python_version()}
-    (out / f"{NAME}.json").write_text(json.dumps(record, indent=1) + "\n")
-    (out / f"{NAME}.md").write_text(_card(record))
+    for suffix, text in ((".json", json.dumps(record, indent=1) + "\n"), (".md", _card(record))):
+        tmp = out / f"{NAME}{suffix}.tmp"
+        tmp.write_text(text)
+        tmp.replace(out / f"{NAME}{suffix}")
     print(f"wrote {out / NAME}.onnx")
 
 
@@ -273,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
     f.add_argument("--learning-rate", type=float, default=0.05)
     f.add_argument("--leaves", type=int, default=15)
     f.add_argument("--min-leaf", type=int, default=20)
-    f.add_argument("--threshold", type=float, default=0.0, help="least predicted gain (dB) for a step to be kept")
+    f.add_argument("--threshold", type=float, default=0.1, help="least predicted gain (dB) for a step to be kept")
     f.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     collect(args) if args.stage == "collect" else fit(args)

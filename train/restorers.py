@@ -85,8 +85,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="every K-th pair of each set (by stem) is kept for validation, not training (0: none)")
     parser.add_argument("--resume", action="store_true", help="start from OUT/<tool>.pt when it exists (fine-tuning)")
     parser.add_argument("--save-every", type=int, default=500,
-                        help="write the checkpoint OUT/<tool>.pt every N steps, so that --resume picks up a run that was "
-                             "killed (0: only at the end); SIGTERM or Ctrl-C stops at the next step and exports as usual")
+                        help="write the checkpoint OUT/<tool>.pt every N steps, so that --resume fine-tunes from where a "
+                             "killed run was (0: only at the end); SIGTERM or Ctrl-C stops after the step and exports as usual")
     parser.add_argument("--first-stage-dir", default=str(Path(__file__).resolve().parents[1] / "src" / "mosaicir" / "models"),
                         help="where the ONNX file of a refiner's first stage is read from (default: the shipped models)")
     args = parser.parse_args(argv)
@@ -114,8 +114,15 @@ def main(argv: list[str] | None = None) -> None:
     images = load_clean_images(args.data, max_side=args.max_side)
     if len(images) < 4:
         raise SystemExit(f"error: found {len(images)} usable images in {args.data}; need at least 4")
-    for name in names:
-        train_one(name, images, args, out)
+    stop = _StopRequest()
+    try:
+        for name in names:
+            train_one(name, images, args, out, stop)
+            if stop.requested:
+                print(f"stopped on request after {name}; not started: {', '.join(names[names.index(name) + 1:]) or 'none'}")
+                break
+    finally:
+        stop.restore()
 
 
 def run_parallel(args: argparse.Namespace, names: list[str], argv: list[str]) -> None:
@@ -128,7 +135,18 @@ def run_parallel(args: argparse.Namespace, names: list[str], argv: list[str]) ->
             del base[index:index + 2]
     procs = [subprocess.Popen([sys.executable, "-m", "train.restorers", *base, "--degradation", ",".join(g), "--parallel", "1"])
              for g in groups if g]
-    codes = [p.wait() for p in procs]
+
+    def forward(signum, frame) -> None:  # each child stops after its step and exports (see _StopRequest)
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        codes = [p.wait() for p in procs]
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if any(codes):
         raise SystemExit(f"error: a training process failed (exit codes {codes})")
 
@@ -170,7 +188,8 @@ def network_from_onnx(path: Path) -> RestorationUNet:
     return model
 
 
-def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out: Path) -> dict:
+def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out: Path,
+              stop: "_StopRequest | None" = None) -> dict:
     tool, width = NETWORKS[name]
     width = args.width or width
     degradation, settings = training_degradation(name)
@@ -205,7 +224,7 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
     mark = start
     step = 0
     running = 0.0
-    stop = _StopRequest()
+    stop = stop or _StopRequest.never()
     for degraded, clean in loader:
         if args.steps is None and step == 30:
             mark = time.perf_counter()
@@ -232,7 +251,8 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
             _save_checkpoint(model, checkpoint, step + (resumed_from or 0), width)
         if (total_steps is not None and step >= total_steps) or stop.requested:
             break
-    stop.restore()
+    if stop.requested:
+        print(f"{name}: stopped on request after {step} steps", flush=True)
     seconds = time.perf_counter() - start
     model.eval().cpu()
     validation = validate(model, val_images, degradation, args.seed, settings)
@@ -260,22 +280,29 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
 
 
 class _StopRequest:
-    """SIGTERM or SIGINT during training: finish the step, then validate and export as usual."""
+    """SIGTERM or SIGINT during training: the network in training finishes its step and is
+    validated and exported as usual, and no further network starts. A second signal acts as it
+    would without this (the handlers are put back at the first)."""
 
-    def __init__(self) -> None:
+    def __init__(self, install: bool = True) -> None:
         self.requested = False
         self._previous = {}
-        if threading.current_thread() is threading.main_thread():
+        if install and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 self._previous[sig] = signal.signal(sig, self._request)
 
+    @classmethod
+    def never(cls) -> "_StopRequest":
+        return cls(install=False)
+
     def _request(self, signum, frame) -> None:
-        print(f"signal {signum}: stopping after this step", flush=True)
-        self.requested = True
+        self.requested = True  # only a flag here: printing from a signal handler can raise
+        self.restore()
 
     def restore(self) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+        self._previous = {}
 
 
 def _save_checkpoint(model: torch.nn.Module, path: Path, steps_total: int, width: int) -> None:

@@ -146,6 +146,8 @@ class Coordinator:
             PLANNER_REGISTRY.get(self.config.planner)  # raises with a suggestion
         self._planner = planner
         judge = StepJudge() if self.config.step_judge else None
+        if judge is not None:
+            judge.check()
         self.quality = QualityAgent(self.config.perception, self.config.min_gain, self.config.measure_pixels,
                                     step_judge=judge, judge_threshold=judge.threshold() if judge is not None else 0.0)
         if memory is not None:

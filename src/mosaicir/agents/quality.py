@@ -7,7 +7,7 @@ import numpy as np
 from mosaicir.agents.messages import QualityVerdict
 from mosaicir.perception import DegradationMaps, perceive
 from mosaicir.quality import artifact_penalty, artifacts, quality_score, remaining_degradation
-from mosaicir.quality.judge import JUDGED_TOOLS, StepJudge, step_features
+from mosaicir.quality.judge import StepJudge, step_features
 from mosaicir.quality.metrics import get_metric
 from mosaicir.quality.niqe import PATCH
 from mosaicir.quality.sample import (
@@ -42,6 +42,7 @@ class QualityAgent:
         self.measure_pixels = measure_pixels
         self.step_judge = step_judge
         self.judge_threshold = judge_threshold
+        self.judged_tools = set(step_judge.tools()) if step_judge is not None else set()
 
     def windows(self, image: np.ndarray, weight: np.ndarray | None = None) -> list[tuple[int, int, int, int]] | None:
         """The windows ``image`` is measured on (None: whole; see :func:`sample_windows`)."""
@@ -83,7 +84,7 @@ class QualityAgent:
         score_after = self._total(remaining, naturalness, penalty)
         gain = score_after - score_before
         predicted = None
-        if evidence is None and self.step_judge is not None and tool in JUDGED_TOOLS:
+        if evidence is None and self.step_judge is not None and tool in self.judged_tools:
             readings = {"score_before": score_before, "score_after": score_after, "naturalness": naturalness,
                         "artifacts": measures, "remaining": remaining}
             predicted = round(float(self.step_judge.predict(step_features(before, after, weight, tool, params, readings))[0]), 3)

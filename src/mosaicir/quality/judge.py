@@ -26,7 +26,8 @@ import numpy as np
 from mosaicir.core.names import DEGRADATIONS
 from mosaicir.estimators.colour import luminance
 
-#: Tools the judge decides: the default ones without a physical test of their own.
+#: Tools the judge can decide: those without a physical test of their own (``Tool.evidence``). A
+#: trained judge decides only those it saw steps of (``StepJudge.tools``).
 JUDGED_TOOLS: tuple[str, ...] = (
     "wiener_motion", "deconv_motion", "deblur_motion_unet", "wiener_defocus", "deblur_defocus_unet",
     "sr_unet", "guided_sharpen", "lime", "dehaze_unet",
@@ -61,8 +62,9 @@ def _mean(values: np.ndarray, weight: np.ndarray) -> float:
 
 
 def _noise_sigma(grey: np.ndarray, weight: np.ndarray) -> float:
-    """Robust noise level of a grey image: the median absolute value of a second-difference
-    filter that cancels linear ramps (Immerkaer 1996), in grey levels of [0, 1]."""
+    """Robust noise level of a grey image ``H x W`` in [0, 1]: Immerkaer's (1996) second-difference
+    filter, which cancels linear ramps, with the median of its absolute response over the weight
+    in place of the mean (texture counts less; it reads about 0.85 of the noise's sigma)."""
     kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
     response = np.abs(cv2.filter2D(grey, cv2.CV_32F, kernel))
     values = response[weight > 0.5] if (weight > 0.5).sum() > 64 else response.ravel()
@@ -140,8 +142,10 @@ def step_features(before: np.ndarray, after: np.ndarray, weight: np.ndarray | No
 
 
 def true_gain(before: np.ndarray, after: np.ndarray, reference: np.ndarray, weight: np.ndarray | None = None) -> float:
-    """The step's change of PSNR against ``reference`` (dB, over the weight), with the error
-    floored at :data:`MSE_FLOOR`: positive when the step brought the crop closer to the clean image."""
+    """The step's change of PSNR against ``reference`` (all ``H x W x 3`` in [0, 1]; ``weight``
+    ``H x W`` in [0, 1] or None), in dB over the weight, with the error floored at
+    :data:`MSE_FLOOR`: positive when the step brought the crop closer to the clean image, 0 when it
+    changed nothing (a clean crop left as it is)."""
     w = np.ones(before.shape[:2], np.float32) if weight is None else weight
     total = max(float(w.sum()), 1e-6)
     mse_before = float((((before - reference) ** 2).mean(axis=2) * w).sum()) / total
@@ -169,6 +173,22 @@ class StepJudge:
         card = self.model_path.with_suffix(".json")
         return float(json.loads(card.read_text()).get("threshold", 0.0)) if card.exists() else 0.0
 
+    def tools(self) -> list[str]:
+        """The judged tools this judge was trained on steps of (all of :data:`JUDGED_TOOLS` without a card)."""
+        card = self.model_path.with_suffix(".json")
+        trained = json.loads(card.read_text()).get("per_tool", {}) if card.exists() else {}
+        return [t for t in JUDGED_TOOLS if t in trained] if trained else list(JUDGED_TOOLS)
+
+    def check(self) -> None:
+        """Raise :class:`~mosaicir.core.errors.MosaicirError` unless the weights are there and were
+        trained on today's features (before a restore starts, not at its first judged step)."""
+        from mosaicir.core.errors import MosaicirError
+
+        if not self.available():
+            raise MosaicirError(f"the step judge's weights {self.model_path} are missing; train them with train/judge.py")
+        if self.feature_names() != list(FEATURE_NAMES):
+            raise MosaicirError(f"{self.model_path} was trained on other features; retrain it with train/judge.py")
+
     def feature_names(self) -> list[str]:
         card = self.model_path.with_suffix(".json")
         return json.loads(card.read_text())["features"] if card.exists() else list(FEATURE_NAMES)
@@ -178,8 +198,7 @@ class StepJudge:
         from mosaicir.runtime.onnx import onnx_session
 
         if self._session is None:
-            if self.feature_names() != list(FEATURE_NAMES):
-                raise ValueError(f"{self.model_path} was trained on other features; retrain it (train/judge.py)")
+            self.check()
             self._session = onnx_session(self.model_path, recipe="train/judge.py")
         rows = np.atleast_2d(np.asarray(features, np.float32))
         name = self._session.get_inputs()[0].name
