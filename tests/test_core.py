@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from mosaicir.core import Registry, check_image, check_mask, psnr
+from mosaicir.core.image import weighted_mean
 from mosaicir.core.errors import InvalidImageError, MosaicirError, UnknownNameError
 
 
@@ -37,6 +38,16 @@ def test_registry_suggests_close_name():
         reg.get("motion_blurr")
     with pytest.raises(MosaicirError):
         reg.register("motion_blur", 2)
+
+
+def test_weighted_mean_counts_only_the_weighted_pixels():
+    values = np.arange(12, dtype=np.float32).reshape(3, 4)
+    weight = np.zeros_like(values)
+    weight[0, :2] = 1.0
+    weight[2, 3] = 2.0
+    assert weighted_mean(values, weight) == pytest.approx((0 + 1 + 2 * 11) / 4)
+    assert weighted_mean(values) == pytest.approx(5.5)
+    assert weighted_mean(values, np.zeros_like(values)) == 0.0
 
 
 def test_psnr_masked(astronaut):

@@ -57,6 +57,15 @@ def _check_range(array: np.ndarray, name: str) -> None:
         raise InvalidImageError(f"{name} values must lie in [0, 1], got [{lo:.4g}, {hi:.4g}]")
 
 
+def weighted_mean(values: np.ndarray, weight: np.ndarray | None = None) -> float:
+    """Mean of ``values`` weighted per pixel by ``weight`` (same shape, weights >= 0; ``None``: the
+    plain mean). A weight summing to (nearly) zero gives 0.0, so an empty region reads as nothing."""
+    if weight is None:
+        return float(values.mean())
+    total = float(weight.sum())
+    return float((values * weight).sum() / total) if total > 1e-6 else 0.0
+
+
 def psnr(reference: np.ndarray, estimate: np.ndarray, mask: np.ndarray | None = None) -> float:
     """Peak signal-to-noise ratio in dB of ``estimate`` against ``reference`` (both in [0, 1]).
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from mosaicir.core.image import weighted_mean
 from mosaicir.core.names import DEGRADATIONS
 from mosaicir.estimators.colour import luminance
 
@@ -56,11 +57,6 @@ FEATURE_NAMES: tuple[str, ...] = (
 #: apart (clean photographs are the largest, probes have no mask), not whether a step helped.
 
 
-def _mean(values: np.ndarray, weight: np.ndarray) -> float:
-    total = float(weight.sum())
-    return float((values * weight).sum() / total) if total > 1e-6 else 0.0
-
-
 def _noise_sigma(grey: np.ndarray, weight: np.ndarray) -> float:
     """Robust noise level of a grey image ``H x W`` in [0, 1]: Immerkaer's (1996) second-difference
     filter, which cancels linear ramps, with the median of its absolute response over the weight
@@ -73,10 +69,11 @@ def _noise_sigma(grey: np.ndarray, weight: np.ndarray) -> float:
 
 def _image_stats(grey: np.ndarray, weight: np.ndarray) -> list[float]:
     gx, gy = cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)
-    mean = _mean(grey, weight)
-    return [mean, math.sqrt(max(_mean((grey - mean) ** 2, weight), 0.0)), _mean(np.sqrt(gx ** 2 + gy ** 2), weight),
-            _mean(np.abs(cv2.Laplacian(grey, cv2.CV_32F)), weight), _noise_sigma(grey, weight),
-            _mean(((grey > 0.98) | (grey < 0.02)).astype(np.float32), weight)]
+    mean = weighted_mean(grey, weight)
+    return [mean, math.sqrt(max(weighted_mean((grey - mean) ** 2, weight), 0.0)),
+            weighted_mean(np.sqrt(gx ** 2 + gy ** 2), weight),
+            weighted_mean(np.abs(cv2.Laplacian(grey, cv2.CV_32F)), weight), _noise_sigma(grey, weight),
+            weighted_mean(((grey > 0.98) | (grey < 0.02)).astype(np.float32), weight)]
 
 
 def _log_ratio(a: float, b: float, floor: float = 1e-4) -> float:
@@ -94,15 +91,15 @@ def step_features(before: np.ndarray, after: np.ndarray, weight: np.ndarray | No
     grey_b, grey_a = luminance(before), luminance(after)
     stats_b, stats_a = _image_stats(grey_b, weight), _image_stats(grey_a, weight)
     diff = grey_a - grey_b
-    energy = _mean(diff ** 2, weight)
+    energy = weighted_mean(diff ** 2, weight)
     high = cv2.Laplacian(diff, cv2.CV_32F)
-    high_share = _mean(high ** 2, weight) / (16.0 * energy + 1e-9)
+    high_share = weighted_mean(high ** 2, weight) / (16.0 * energy + 1e-9)
     grid = np.zeros(diff.shape, bool)
     grid[::8, :] = True
     grid[:, ::8] = True
     grid[7::8, :] = True
     grid[:, 7::8] = True
-    grid_ratio = _log_ratio(_mean(diff ** 2, weight * grid), _mean(diff ** 2, weight * ~grid), 1e-7)
+    grid_ratio = _log_ratio(weighted_mean(diff ** 2, weight * grid), weighted_mean(diff ** 2, weight * ~grid), 1e-7)
     edges = cv2.Canny((np.clip(grey_b, 0, 1) * 255).astype(np.uint8), 40, 100) > 0
     near = cv2.dilate(edges.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     band = (cv2.dilate(edges.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0) & ~near
@@ -117,7 +114,7 @@ def step_features(before: np.ndarray, after: np.ndarray, weight: np.ndarray | No
         corr = 0.0
     lab_b = cv2.cvtColor(before, cv2.COLOR_RGB2LAB)
     lab_a = cv2.cvtColor(after, cv2.COLOR_RGB2LAB)
-    chroma = _mean(np.hypot(lab_a[:, :, 1] - lab_b[:, :, 1], lab_a[:, :, 2] - lab_b[:, :, 2]), weight)
+    chroma = weighted_mean(np.hypot(lab_a[:, :, 1] - lab_b[:, :, 1], lab_a[:, :, 2] - lab_b[:, :, 2]), weight)
     artifacts = readings.get("artifacts") or {}
     remaining = readings.get("remaining") or {}
     score_before = float(readings.get("score_before") or 0.0)
@@ -134,9 +131,9 @@ def step_features(before: np.ndarray, after: np.ndarray, weight: np.ndarray | No
         *stats_b, *stats_a,
         _log_ratio(stats_a[2], stats_b[2]), _log_ratio(stats_a[3], stats_b[3]),
         _log_ratio(stats_a[4], stats_b[4]), _log_ratio(stats_a[1], stats_b[1]),
-        rms, _mean(diff, weight), high_share, grid_ratio,
-        _mean(absdiff, weight * band) / (rms + 1e-6), _mean(absdiff, weight * far) / (rms + 1e-6),
-        _mean(absdiff, weight * near) / (rms + 1e-6), corr, chroma,
+        rms, weighted_mean(diff, weight), high_share, grid_ratio,
+        weighted_mean(absdiff, weight * band) / (rms + 1e-6), weighted_mean(absdiff, weight * far) / (rms + 1e-6),
+        weighted_mean(absdiff, weight * near) / (rms + 1e-6), corr, chroma,
     ]
     return np.nan_to_num(np.asarray(values, np.float32), nan=0.0, posinf=0.0, neginf=0.0)
 

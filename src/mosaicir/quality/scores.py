@@ -12,6 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from mosaicir.core.image import weighted_mean
 from mosaicir.core.names import DEGRADATIONS
 from mosaicir.perception import perceive
 
@@ -26,26 +27,19 @@ EXEMPT = {
 }
 
 
-def _weighted_mean(values: np.ndarray, weight: np.ndarray | None) -> float:
-    if weight is None:
-        return float(values.mean())
-    total = float(weight.sum())
-    return float((values * weight).sum() / total) if total > 0 else 0.0
-
-
 def remaining_degradation(image: np.ndarray, weight: np.ndarray | None = None, method: str = "auto") -> dict[str, float]:
     """``{degradation: mean expected severity (confidence x severity) over the weight}`` for all
     eight degradations."""
     maps = perceive(image, method=method, estimates=False)
-    return {name: round(_weighted_mean(maps.upsample(name, which="expected"), weight), 4) for name in DEGRADATIONS}
+    return {name: round(weighted_mean(maps.upsample(name, which="expected"), weight), 4) for name in DEGRADATIONS}
 
 
 def artifacts(before: np.ndarray, after: np.ndarray, weight: np.ndarray | None = None) -> dict[str, float]:
     """Artifact measures of a step (``before`` -> ``after``, both ``H x W x 3`` in [0, 1])."""
     lab_b = cv2.cvtColor(before, cv2.COLOR_RGB2LAB)
     lab_a = cv2.cvtColor(after, cv2.COLOR_RGB2LAB)
-    shift = float(np.hypot(_weighted_mean(lab_a[:, :, 1] - lab_b[:, :, 1], weight),
-                           _weighted_mean(lab_a[:, :, 2] - lab_b[:, :, 2], weight)))
+    shift = float(np.hypot(weighted_mean(lab_a[:, :, 1] - lab_b[:, :, 1], weight),
+                           weighted_mean(lab_a[:, :, 2] - lab_b[:, :, 2], weight)))
     grey_b, grey_a = before.mean(axis=2), after.mean(axis=2)
     kernel = np.ones((5, 5), np.uint8)
     high, low = cv2.dilate(grey_b, kernel), cv2.erode(grey_b, kernel)
@@ -58,7 +52,7 @@ def artifacts(before: np.ndarray, after: np.ndarray, weight: np.ndarray | None =
     loss = 0.0
     if textured.sum() > 16:
         loss = float(np.clip(1.0 - (energy_a * textured).sum() / max((energy_b * textured).sum(), 1e-9), 0.0, 1.0))
-    return {"colour_shift": round(shift, 3), "halo": round(_weighted_mean(over, weight), 4), "over_smoothing": round(loss, 4)}
+    return {"colour_shift": round(shift, 3), "halo": round(weighted_mean(over, weight), 4), "over_smoothing": round(loss, 4)}
 
 
 def artifact_penalty(measures: dict[str, float], targets: set[str] | list[str] = ()) -> float:
