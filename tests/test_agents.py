@@ -98,6 +98,20 @@ def test_spatial_restores_the_noisy_half_and_leaves_the_rest(scene, half_noisy):
     assert result.tool_calls >= 1
 
 
+def test_a_step_observer_sees_every_tool_call_and_changes_nothing(half_noisy):
+    seen = []
+    watched = Coordinator(config(strategy="spatial"), step_observer=seen.append).run(half_noisy)
+    plain = Coordinator(config(strategy="spatial")).run(half_noisy)
+    np.testing.assert_array_equal(watched.image, plain.image)
+    calls = [s for s in watched.trajectory.steps if s.kind == "tool_call"]
+    assert len(seen) == len(calls) >= 1
+    for step in seen:
+        top, left, bottom, right = step.task.box
+        assert step.before.shape == half_noisy[top:bottom, left:right].shape == step.attempt.image.shape
+        assert step.attempt.outcome in ("applied", "unchanged", "vetoed", "failed")
+    assert [s.candidate.tool for s in seen] == [s.tool for s in calls]
+
+
 def test_none_strategy_and_clean_image(scene):
     result = Coordinator(config(strategy="none")).run(scene)
     np.testing.assert_array_equal(result.image, scene)

@@ -124,6 +124,22 @@ def test_the_recipe_fits_measures_and_exports_a_judge_that_onnx_runtime_runs(tmp
     assert np.corrcoef(predicted, gain[:10])[0, 1] > 0.9
 
 
+def test_collect_records_the_engine_and_probe_steps_with_their_true_gain(scene, tmp_path):
+    from mosaicir.io import save_image
+    from train.judge import main
+
+    for part in ("input", "target"):
+        (tmp_path / "pairs" / "Blurred" / part).mkdir(parents=True)
+    save_image(tmp_path / "pairs" / "Blurred" / "input" / "cat.png", degrade(scene, "defocus_blur", 0.5))
+    save_image(tmp_path / "pairs" / "Blurred" / "target" / "cat.png", scene)
+    main(["collect", "--pairs", str(tmp_path / "pairs" / "Blurred"), "--probes", "1", "--strategies", "spatial",
+          "--out", str(tmp_path / "steps.npz")])
+    steps = np.load(tmp_path / "steps.npz")
+    assert len(steps["gain"]) >= 3 and steps["features"].shape == (len(steps["gain"]), len(FEATURE_NAMES))
+    assert set(steps["tool"]) <= set(JUDGED_TOOLS) and set(steps["kind"]) == {"real"}
+    assert np.isfinite(steps["gain"]).all() and steps["gain"].max() > 0.5  # deblurring a blurred cat helps
+
+
 def test_a_missing_judge_is_a_clear_error_before_the_restore_starts(monkeypatch):
     from mosaicir.agents import Coordinator, RestoreConfig
     from mosaicir.core.errors import MosaicirError

@@ -29,7 +29,6 @@ import argparse
 import json
 import platform
 import re
-import threading
 import time
 from pathlib import Path
 
@@ -68,36 +67,30 @@ def _items(args) -> list[tuple[str, str, str, Path, Path]]:
 
 
 def collect(args) -> None:
-    from mosaicir.agents import expert as expert_module
-    from mosaicir.agents.coordinator import RestoreConfig
-    from mosaicir.api import restore
+    from mosaicir.agents.coordinator import Coordinator, RestoreConfig
+    from mosaicir.agents.expert import ObservedStep
     from mosaicir.io import load_image
 
-    local = threading.local()
     rows: list[dict] = []
-    original_run, original_try = expert_module.RegionExpert.run, expert_module.RegionExpert._try
+    current: dict = {}  # the item being restored: kind, group, item, reference
 
-    def run(self, task, crop, weight, report=""):
-        local.box = task.box
-        return original_run(self, task, crop, weight, report)
+    def record(step: ObservedStep) -> None:
+        attempt, candidate = step.attempt, step.candidate
+        if attempt.outcome != "applied" or candidate.tool not in JUDGED_TOOLS or attempt.verdict is None:
+            return
+        top, left, bottom, right = step.task.box
+        reference = current["reference"][top:bottom, left:right]
+        if reference.shape != step.before.shape:
+            return
+        verdict = attempt.verdict
+        readings = {"score_before": verdict.score_before, "score_after": verdict.score_after,
+                    "naturalness": verdict.naturalness, "artifacts": verdict.artifacts, "remaining": verdict.remaining}
+        rows.append({"features": step_features(step.before, attempt.image, step.weight, candidate.tool, candidate.params,
+                                               readings),
+                     "gain": true_gain(step.before, attempt.image, reference, step.weight), "tool": candidate.tool,
+                     "accepted": verdict.decision == "accept", "kind": current["kind"], "group": current["group"],
+                     "item": current["item"]})
 
-    def attempt(self, candidate, current, weight, score, result, *rest, **kwargs):
-        outcome = original_try(self, candidate, current, weight, score, result, *rest, **kwargs)
-        if outcome.outcome == "applied" and candidate.tool in JUDGED_TOOLS and outcome.verdict is not None:
-            top, left, bottom, right = local.box
-            reference = local.reference[top:bottom, left:right]
-            if reference.shape == current.shape:
-                verdict = outcome.verdict
-                readings = {"score_before": verdict.score_before, "score_after": verdict.score_after,
-                            "naturalness": verdict.naturalness, "artifacts": verdict.artifacts,
-                            "remaining": verdict.remaining}
-                rows.append({"features": step_features(current, outcome.image, weight, candidate.tool, candidate.params, readings),
-                             "gain": true_gain(current, outcome.image, reference, weight), "tool": candidate.tool,
-                             "accepted": verdict.decision == "accept", "kind": local.kind, "group": local.group,
-                             "item": local.item})
-        return outcome
-
-    expert_module.RegionExpert.run, expert_module.RegionExpert._try = run, attempt
     items = _items(args)
     rng = np.random.default_rng(args.seed)
     start = time.perf_counter()
@@ -105,11 +98,11 @@ def collect(args) -> None:
         degraded, reference = load_image(degraded_path).image, load_image(reference_path).image
         if degraded.shape != reference.shape:
             continue
-        local.kind, local.group, local.item, local.reference = kind, group, item, reference
+        current.update(kind=kind, group=group, item=item, reference=reference)
         for strategy in args.strategies:
             config = RestoreConfig(strategy=strategy, ignore=[], memory=False, workers=1)
-            restore(degraded, config=config)
-        _probe(degraded, rng, args.probes)
+            Coordinator(config, step_observer=record).run(degraded)
+        _probe(degraded, rng, args.probes, record)
         if number % 20 == 0:
             print(f"{number + 1}/{len(items)} items, {len(rows)} steps, {time.perf_counter() - start:.0f} s", flush=True)
     out = Path(args.out)
@@ -127,14 +120,15 @@ def collect(args) -> None:
 PROBED = ("motion_blur", "defocus_blur", "low_resolution")
 
 
-def _probe(image: np.ndarray, rng: np.random.Generator, boxes: int) -> None:
+def _probe(image: np.ndarray, rng: np.random.Generator, boxes: int, observer) -> None:
     """Beyond the engine's own steps: a region expert asked for each of :data:`PROBED` (at a drawn
     severity) on the whole frame and on ``boxes - 1`` drawn boxes of 40-80% of its sides, whatever
-    perception says, so that the judge also sees steps on crops where the degradation is absent."""
+    perception says, so that the judge also sees steps on crops where the degradation is absent.
+    ``observer`` records the steps (a :data:`mosaicir.agents.expert.StepObserver`)."""
     from mosaicir.agents.coordinator import Coordinator, RestoreConfig
     from mosaicir.agents.messages import RegionTask
 
-    coordinator = Coordinator(RestoreConfig(ignore=[], memory=False, workers=1))
+    coordinator = Coordinator(RestoreConfig(ignore=[], memory=False, workers=1), step_observer=observer)
     height, width = image.shape[:2]
     chosen = [(0, 0, height, width)]
     for _ in range(max(boxes - 1, 0)):

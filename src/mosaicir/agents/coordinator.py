@@ -27,7 +27,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mosaicir import __version__
-from mosaicir.agents.expert import ExpertResult, RegionExpert
+from mosaicir.agents.expert import ExpertResult, RegionExpert, StepObserver
 from mosaicir.agents.memory import Memory
 from mosaicir.agents.messages import RegionTask, restoration_sorted
 from mosaicir.agents.planners import PLANNER_REGISTRY, Planner, first_guess, make_planner
@@ -137,11 +137,16 @@ def perception_step(maps: DegradationMaps, image: np.ndarray, region: int | None
 
 
 class Coordinator:
-    """Runs one restoration (see the module docstring)."""
+    """Runs one restoration (see the module docstring).
+
+    ``step_observer`` is called with every step any region expert attempts
+    (:class:`mosaicir.agents.expert.ObservedStep`), as it happens; the restoration is the same.
+    """
 
     def __init__(self, config: RestoreConfig | None = None, planner: Planner | None = None,
-                 memory: Memory | None = None) -> None:
+                 memory: Memory | None = None, step_observer: StepObserver | None = None) -> None:
         self.config = config or RestoreConfig()
+        self.step_observer = step_observer
         if self.config.planner not in PLANNER_REGISTRY and planner is None:
             PLANNER_REGISTRY.get(self.config.planner)  # raises with a suggestion
         self._planner = planner
@@ -165,7 +170,7 @@ class Coordinator:
         return make_planner(self.config.planner)
 
     def expert(self) -> RegionExpert:
-        return RegionExpert(self.planner(), self.quality, self.memory, self.config.budget)
+        return RegionExpert(self.planner(), self.quality, self.memory, self.config.budget, self.step_observer)
 
     def run(self, image: np.ndarray, *, jpeg_quantization: dict | None = None,
             regions: list[Region] | None = None, progress: Progress | None = None) -> RestoreResult:

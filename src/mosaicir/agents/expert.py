@@ -50,6 +50,24 @@ class Attempt:
     call: int
 
 
+@dataclass
+class ObservedStep:
+    """One attempt as a :data:`StepObserver` sees it: the task (its ``box`` places ``before`` in
+    the frame), the candidate, the crop before the step ``H x W x 3`` in [0, 1], the region's
+    weight (``H x W`` or None) and the :class:`Attempt` (``attempt.image`` is the crop after)."""
+
+    task: RegionTask
+    candidate: Candidate
+    before: np.ndarray
+    weight: np.ndarray | None
+    attempt: Attempt
+
+
+#: Called after every attempt of every region expert (``Coordinator(step_observer=...)``): how the
+#: step judge's training data is recorded (``train/judge.py collect``). It must not modify the arrays.
+StepObserver = Callable[[ObservedStep], None]
+
+
 #: A degradation still to be restored is dropped from the plan when perception, re-run after an
 #: accepted step for a degradation of the same physical stage, sees less than this share of what it
 #: saw before the first step: the step restored it too (super-resolution also removes the blur that
@@ -66,13 +84,16 @@ class RegionExpert:
         quality: judges each step.
         memory: remembered plans (None: no memory).
         budget: most tool calls for the region.
+        observer: called with every attempt (:data:`StepObserver`; None: no one watches).
     """
 
-    def __init__(self, planner: Planner, quality: QualityAgent, memory: Memory | None = None, budget: int = 12) -> None:
+    def __init__(self, planner: Planner, quality: QualityAgent, memory: Memory | None = None, budget: int = 12,
+                 observer: StepObserver | None = None) -> None:
         self.planner = planner
         self.quality = quality
         self.memory = memory
         self.budget = budget
+        self.observer = observer
 
     def run(self, task: RegionTask, crop: np.ndarray, weight: np.ndarray | None, report: str = "") -> ExpertResult:
         region = task.region
@@ -123,6 +144,8 @@ class RegionExpert:
                 if task.region is None and candidate.degradation in state.tools:
                     preview = central_box(current.shape[:2], self.quality.measure_pixels)
                 attempt = self._try(candidate, current, weight, score, result, preview, selection.compares_scores)
+                if self.observer is not None:
+                    self.observer(ObservedStep(task, candidate, current, weight, attempt))
                 state.spend()
                 if attempt.outcome == "failed":
                     state.reject(candidate)
