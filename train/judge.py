@@ -133,7 +133,9 @@ def _probe(image: np.ndarray, rng: np.random.Generator, boxes: int, observer) ->
     chosen = [(0, 0, height, width)]
     for _ in range(max(boxes - 1, 0)):
         h, w = int(height * rng.uniform(0.4, 0.8)), int(width * rng.uniform(0.4, 0.8))
-        top, left = int(rng.integers(0, height - h + 1)), int(rng.integers(0, width - w + 1))
+        # corners on the 16-px grid, as the engine's region crops (``crop_box``): the JPEG 8 x 8
+        # blocks stay in phase, so the difference's grid energy means the same on both
+        top, left = 16 * int(rng.integers(0, (height - h) // 16 + 1)), 16 * int(rng.integers(0, (width - w) // 16 + 1))
         chosen.append((top, left, top + h, left + w))
     for box in chosen[:boxes]:
         top, left, bottom, right = box
