@@ -6,7 +6,7 @@ estimates: the 99th percentile of the value) and whether the generator really da
 over at least that share of the frame), with the darkening method. Prints the white points of the
 images found dark that were not darkened, the quantiles of those that were, and the share of the
 darkened ones, per method, that fall below candidate thresholds. Read it on draws of the training
-images (``UNDEREXPOSED_WHITE`` in ``mosaicir.agents.routing`` was read from such draws):
+images (``UNDEREXPOSED_WHITE`` in ``mosaicir.estimators.exposure`` was read from such draws):
 
     .venv/bin/python scripts/underexposure.py data/context/mio-a-300 data/context/mio-b-300 \\
         data/context/mio-c-300 data/context/clean-300 data/context/mosaic-30[0-3]
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from mosaicir.agents.coordinator import FRAME_WIDE_AREA
-from mosaicir.agents.routing import UNDEREXPOSED_WHITE
+from mosaicir.estimators import UNDEREXPOSED_WHITE
 from mosaicir.degrade.generator import load_labels, load_manifest
 from mosaicir.io import load_image
 from mosaicir.perception import perceive

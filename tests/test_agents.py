@@ -475,9 +475,8 @@ def test_whole_frame_scene_pass_runs_after_the_regions_and_replays(scene, monkey
 
 def test_under_exposed_frame_is_brightened_from_its_own_white_point(scene, monkeypatch):
     import mosaicir.agents.coordinator as coordinator
-    from mosaicir.agents.routing import UNDEREXPOSED_WHITE
     from mosaicir.core.names import DEGRADATIONS
-    from mosaicir.perception.perceive import white_point
+    from mosaicir.estimators import UNDEREXPOSED_WHITE, white_point
 
     # exposure cut to 45%: perception is made to report low light over the under-exposed frame; the
     # adaptive gamma runs on the whole frame and only stretches the white point back to white

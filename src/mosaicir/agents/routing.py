@@ -17,6 +17,7 @@ from typing import Literal
 from mosaicir.agents.messages import RESTORATION_ORDER
 from mosaicir.agents.quality import STRONG_EVIDENCE
 from mosaicir.core.names import DEGRADATIONS
+from mosaicir.estimators import UNDEREXPOSED_WHITE  # low light over the whole frame is restored below it
 from mosaicir.perception import PerceptionSummary
 from mosaicir.tools import TOOL_REGISTRY, get_tool
 from mosaicir.trajectory import RoutingStep, WholeFramePass
@@ -101,13 +102,6 @@ GLOBAL_CANDIDATES: tuple[str, ...] = tuple(n for n in RESTORATION_ORDER if ROUTE
 #: Scene degradations restored on the whole frame after the regions.
 FRAME_WIDE_CANDIDATES: tuple[str, ...] = tuple(
     n for n in reversed(RESTORATION_ORDER) if ROUTES[n].whole_frame in ("last_when_covering", "last_wherever_found"))
-#: Low light found over the whole frame is restored only when the frame's white point (99th
-#: percentile of the value, ``white_point`` in the perception estimates) is below this: naturally
-#: dark photographs, which perception also reads as darkened all over, keep their lights and
-#: highlights, while exposure cut down (scaled or shifted) leaves nothing near white (docs/BENCHMARKS.md).
-#: 0.9 until the real sets: a dim rainy photograph of Rain100L (white point 0.75, its reference
-#: 0.56) lost 4.7 dB to the stretch, and clean dim photographs reach 0.83-0.89 (docs/REAL.md).
-UNDEREXPOSED_WHITE = 0.7
 #: Severity given to a degradation tried on every photograph where perception does not flag it.
 TRY_EVERYWHERE_SEVERITY = 0.5
 #: A degradation ``tested_when_found`` is tested only when its mean severity is at most this: the

@@ -20,6 +20,15 @@ SHORT_EXPOSURE_WHITE = 0.5
 SHORT_EXPOSURE_MEAN = 0.15
 
 
+#: An under-exposed frame: its white point (:func:`white_point`) below this. Naturally dark
+#: photographs keep their lights and highlights, while exposure cut down (scaled or shifted) leaves
+#: nothing near white (docs/BENCHMARKS.md). 0.9 until the real sets: a dim rainy photograph of
+#: Rain100L (white point 0.75, its reference 0.56) lost 4.7 dB to the stretch, and clean dim
+#: photographs reach 0.83-0.89; the lowest of the 191 clean photographs of the development set is
+#: 0.74 (docs/REAL.md).
+UNDEREXPOSED_WHITE = 0.7
+
+
 #: A short exposure also shows the colour noise of few photons: fine chroma variation in flat
 #: parts, relative to their brightness, of at least this (LOL inputs 0.032-0.043; a dark crop of a
 #: camera JPEG, whose colour the camera smoothed, 0.000; ``colour_noise``).
@@ -37,6 +46,14 @@ def colour_noise(image: np.ndarray) -> float:
     chroma = image - image.mean(axis=2, keepdims=True)
     detail = chroma - cv2.GaussianBlur(chroma, (0, 0), 1.0)
     return float(np.median(np.abs(detail[flat])) / max(float(np.median(grey[flat])), 1e-3))
+
+
+def white_point(image: np.ndarray) -> float:
+    """The 99th percentile of the value (max of RGB) of ``image`` (``H x W x 3`` in [0, 1]) over
+    every other pixel of every other row, in [0, 1]: near 1 when something in the photograph
+    reaches white (a correctly exposed dark scene still has its lights and highlights), lower when
+    the exposure was cut down (scaled or shifted)."""
+    return round(float(np.percentile(image.max(axis=2)[::2, ::2], 99.0)), 4)
 
 
 def short_exposure(image: np.ndarray) -> bool:

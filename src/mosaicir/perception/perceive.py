@@ -102,9 +102,11 @@ def physical_estimates(image: np.ndarray, maps: DegradationMaps, features: dict[
     ``noise_sigma`` (of 255; 0 when there is no noise), ``jpeg_quality`` (exact from the file's
     tables, else the model inverse of the perceived severity), ``motion_length`` (px) and
     ``motion_angle`` (degrees), ``defocus_radius`` (px), ``airlight`` (0-1), ``white_point`` (0-1,
-    :func:`white_point`), and ``short_exposure`` (1) when the frame looks like a short exposure
+    :func:`mosaicir.estimators.white_point`), and ``short_exposure`` (1) when the frame looks like a short exposure
     (``mosaicir.estimators.short_exposure``), whether or not low light is flagged."""
-    from mosaicir.estimators import MOTION_MIN_LENGTH, estimate_airlight, estimate_defocus_radius, estimate_motion, short_exposure
+    from mosaicir.estimators import (
+        MOTION_MIN_LENGTH, estimate_airlight, estimate_defocus_radius, estimate_motion, short_exposure, white_point,
+    )
 
     present = set(maps.summary().present)
     out: dict[str, float] = {}
@@ -134,14 +136,6 @@ def physical_estimates(image: np.ndarray, maps: DegradationMaps, features: dict[
     if short_exposure(image):
         out["short_exposure"] = 1.0
     return out
-
-
-def white_point(image: np.ndarray) -> float:
-    """The 99th percentile of the value (max of RGB) over the frame (every other pixel of every
-    other row), in [0, 1]: near 1 when
-    something in the photograph reaches white (a correctly exposed dark scene still has its lights
-    and highlights), lower when the exposure was cut down (scaled or shifted)."""
-    return round(float(np.percentile(image.max(axis=2)[::2, ::2], 99.0)), 4)
 
 
 def _crop_around(image: np.ndarray, maps: DegradationMaps, name: str, side: int = 192) -> np.ndarray:
