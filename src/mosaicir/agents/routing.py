@@ -139,8 +139,9 @@ def degradations_to_test(summary: PerceptionSummary, config) -> list[str]:
 def frame_wide_degradations(summary: PerceptionSummary, config) -> dict[str, float]:
     """``{degradation: mean severity}`` of the scene degradations restored on the whole frame after
     the regions (one veil, one rain layer): those the summary finds over at least
-    ``config.frame_wide_area`` of the frame, or anywhere (``last_wherever_found``), and those tried
-    on every photograph (``config.try_everywhere``). Ignored ones among them are acted on only then:
+    ``config.frame_wide_area`` of the frame, or anywhere (``last_wherever_found``; and low light
+    anywhere on an under-exposed frame, ``needs_underexposure``), and those tried on every
+    photograph (``config.try_everywhere``). Ignored ones among them are acted on only then:
     the rain detector, unreliable region by region, is right on most images where it finds rain
     nearly everywhere (docs/BENCHMARKS.md)."""
     share = config.frame_wide_area
@@ -148,13 +149,21 @@ def frame_wide_degradations(summary: PerceptionSummary, config) -> dict[str, flo
         return {}
     reports = summary.degradations
     short = summary.estimates.get("short_exposure", 0.0) > 0
-    dark = short or any(reports[n].covers(share) for n in DEGRADATIONS if ROUTES[n].darkens_frame)
-    underexposed = short or (dark and summary.estimates.get("white_point", 1.0) < UNDEREXPOSED_WHITE)
+    darkening = [n for n in DEGRADATIONS if ROUTES[n].darkens_frame]
+    dark = short or any(reports[n].covers(share) for n in darkening)
+    # the white point is a test of the whole frame: where nothing reaches it, a darkening found on
+    # part of the frame is enough (``mio-b`` rain + low light: the rain covers the darkening's
+    # reading, a white point of 0.46, -0.22 dB left as it was)
+    underexposed = short or (any(reports[n].present for n in darkening)
+                             and summary.estimates.get("white_point", 1.0) < UNDEREXPOSED_WHITE)
     wide = {}
     for name in FRAME_WIDE_CANDIDATES:
         traits = ROUTES[name]
         if traits.needs_underexposure and short:
             wide[name] = max(reports[name].mean_severity, 0.5)
+            continue
+        if traits.needs_underexposure and underexposed and reports[name].present:
+            wide[name] = reports[name].mean_severity
             continue
         anywhere = traits.whole_frame == "last_wherever_found" and reports[name].present and name not in config.ignore
         if not (anywhere or reports[name].covers(share)) or (traits.needs_underexposure and not underexposed):
