@@ -8,7 +8,7 @@ counts 0); and how many clean photographs the evidence lets it change, with the 
 those against their input.
 
     .venv/bin/python scripts/camera_denoiser_blend.py --pairs ../shared/data/paired/PolyU \\
-        --clean ../shared/data/natural [--model runs/camnoise3/denoise_camera_unet.onnx] [--self-ensemble]
+        --clean ../shared/data/natural [--model runs/camnoise3/denoise_camera_unet.onnx] [--self-ensemble] [--strength 0.9]
 """
 
 from __future__ import annotations
@@ -33,12 +33,15 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="ONNX file (default: the shipped one)")
     parser.add_argument("--holdout", type=int, default=3, help="every K-th pair is one the network did not train on")
     parser.add_argument("--shares", type=float, nargs="+", default=[0.0, 0.2, 0.3, 0.4, 0.5])
+    parser.add_argument("--strength", type=float, default=None,
+                        help="share of the blended result's change kept (default: the tool's own)")
     parser.add_argument("--self-ensemble", action="store_true",
                         help="average the network over the eight flips and quarter turns of its input")
     args = parser.parse_args()
     tool = DenoiseCameraNet(args.model)
     if args.self_ensemble:
         tool.run_network = self_ensemble(tool.run_network)
+    settings = {} if args.strength is None else {"strength": args.strength}
     folder = Path(args.pairs)
     targets = {p.stem: p for p in iter_image_files([folder / "target"])}
     inputs = sorted((p for p in iter_image_files([folder / "input"]) if p.stem in targets), key=lambda p: p.stem)
@@ -52,11 +55,12 @@ def main() -> None:
         image, reference = load_image(path).image, load_image(targets[path.stem]).image
         before = psnr(reference, image)
         for share in args.shares:
-            out = tool.apply(image, {"nlmeans_share": share})
+            out = tool.apply(image, {"nlmeans_share": share, **settings})
             gain = psnr(reference, out) - before
             rows[share][split].append((gain, gain if camera_noise_evidence(image, out) >= 0.5 else 0.0))
     clean = list(iter_image_files(args.clean, recursive=True))[:: args.clean_every] if args.clean else []
-    print(f"{len(inputs)} pairs of {args.pairs}; {len(clean)} clean photographs\n")
+    strength = args.strength if args.strength is not None else tool.Params().strength
+    print(f"{len(inputs)} pairs of {args.pairs}; {len(clean)} clean photographs; strength {strength:g}\n")
     print("| share | trained on: every step | kept by the evidence | held out: every step | kept by the evidence "
           "| clean changed | lowest PSNR of those |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
@@ -64,7 +68,7 @@ def main() -> None:
         changed = []
         for path in clean:
             image = load_image(path).image
-            out = tool.apply(image, {"nlmeans_share": share})
+            out = tool.apply(image, {"nlmeans_share": share, **settings})
             if camera_noise_evidence(image, out) >= 0.5:
                 changed.append(psnr(image, out))
         cells = []
