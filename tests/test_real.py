@@ -73,16 +73,14 @@ def test_a_short_exposure_is_brought_back_by_an_exposure_gain(scene, strategy):
     assert gain and "own test" in gain[0].reason
 
 
-def test_the_stretch_of_a_frame_with_nothing_near_white_is_decided_by_its_own_test(scene):
+def test_a_frame_with_nothing_near_white_is_stretched_only_on_the_quality_agents_word(scene):
     gamma = get_tool("adaptive_gamma")
-    cut = (scene * np.float32(0.5)).astype(np.float32)  # exposure halved: nothing above 0.5
-    assert gamma.evidence(cut, gamma.apply(cut)) == 1.0
-    # a photograph whose highlights stay (the cat's left quarter), however dark elsewhere: the score decides
-    from mosaicir.estimators import UNDEREXPOSED_WHITE, white_point
-
-    dim = scene.copy()
-    dim[:, 64:] *= np.float32(0.4)
-    assert white_point(dim) >= UNDEREXPOSED_WHITE and gamma.evidence(dim, gamma.apply(dim)) is None
+    # exposure halved: nothing above 0.5, but no short exposure's colour noise; a dark crop of a
+    # correctly exposed photograph looks the same, so the tool has no opinion and the score decides
+    cut = (scene * np.float32(0.5)).astype(np.float32)
+    assert not short_exposure(cut) and gamma.evidence(cut, gamma.apply(cut)) is None
+    short = short_exposure_of(scene)
+    assert gamma.evidence(short, gamma.apply(short)) == 1.0
 
 
 def test_what_a_derainer_removed_must_look_like_rain(scene):
