@@ -209,7 +209,8 @@ class DenoiseCameraNet(OnnxRestorer):
     test_min_gain = 1.0  # the demosaicing and JPEG of the camera chain are not its to undo
     model_file = "denoise_camera_unet.onnx"
     Params = DenoiseCameraParams
-    seconds_per_megapixel = 0.47  # the network's 0.34, and non-local means at about 0.38 times its time
+    # the width-24 network's 0.66 (1.95 times the width-16 one's 0.34, timed side by side), and non-local means
+    seconds_per_megapixel = 0.79
     tried_everywhere = True  # camera noise is too faint for perception (PolyU's, 2-6/255; docs/REAL.md)
 
     def evidence(self, before, after):
