@@ -32,6 +32,30 @@ def test_degradation_pairs_stream_through_worker_processes():
     assert float((degraded - clean).abs().mean()) > 0.0
 
 
+def test_later_degradations_reach_both_sides_of_a_pair():
+    """``then``: low resolution after rain, on the rainy and the clean side alike, so that the
+    derainer learns to take the widened streaks and leave the softness."""
+    rng = np.random.default_rng(2)
+    images = [rng.integers(0, 256, size=(160, 160, 3), dtype=np.uint8)]
+    plain = DegradationPairs(images, "rain", patch=64, seed=5, clean_fraction=0.0)
+    softened = DegradationPairs(images, "rain", patch=64, seed=5, clean_fraction=0.0, then=(("low_resolution", 1.0),))
+    _, sharp_clean = plain.pair(np.random.default_rng(0))
+    degraded, clean = softened.pair(np.random.default_rng(0))
+    detail = lambda t: float(np.abs(np.diff(t.numpy(), axis=2)).mean())
+    assert detail(clean) < 0.7 * detail(sharp_clean)  # the target is softened too
+    assert float((degraded - clean).abs().mean()) > 0.01  # and the rain is still there to remove
+
+
+def test_then_is_parsed_and_checked():
+    from train.restorers import parse_args
+
+    args = parse_args(["--degradation", "rain", "--data", "d", "--out", "o", "--steps", "1", "--then", "low_resolution:0.3"])
+    assert args.then == [("low_resolution", 0.3)]
+    for bad in ("low_resolution", "fog:0.5", "jpeg:1.5"):
+        with pytest.raises(SystemExit):
+            parse_args(["--degradation", "rain", "--data", "d", "--out", "o", "--steps", "1", "--then", bad])
+
+
 def test_a_checkpoint_rebuilt_from_the_shipped_onnx_computes_what_it_does(tmp_path):
     """Training resumes from a shipped network whose checkpoint is gone (train/from_onnx.py): the
     export folds each batch normalisation into its convolution; the rebuilt network unfolds it."""

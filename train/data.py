@@ -90,13 +90,20 @@ class DegradationPairs(torch.utils.data.IterableDataset):
             (same place in both, same flips) instead of being degraded by our model.
         model_settings: attributes of the degradation model changed for this stream (e.g.
             ``{"camera_probability": 1.0}`` for the camera's noise only).
+        then: ``(degradation, probability)`` of later stages applied, each with its probability,
+            to both sides of a synthetic pair (the same parameters, severity drawn from
+            ``severity_range``): the network learns to remove its own degradation under them and
+            to leave them (low resolution after rain widens the streaks, as in MiO's rain + low
+            resolution). Only degradations that are a fixed function of their parameters.
     """
 
     def __init__(self, images: list[np.ndarray], degradation: str, patch: int = 128,
                  clean_fraction: float = 0.1, severity_range: tuple[float, float] = (0.1, 1.0), seed: int = 0,
                  saturation: float = 1.0, real_pairs: list[tuple[np.ndarray, np.ndarray]] | None = None,
-                 real_share: float = 0.0, model_settings: dict[str, float] | None = None) -> None:
+                 real_share: float = 0.0, model_settings: dict[str, float] | None = None,
+                 then: tuple[tuple[str, float], ...] = ()) -> None:
         super().__init__()
+        self.then = [(get_degradation(name), float(probability)) for name, probability in then]
         self.real_pairs = real_pairs or []
         self.real_share = real_share if self.real_pairs else 0.0
         self.images = images
@@ -141,6 +148,10 @@ class DegradationPairs(torch.utils.data.IterableDataset):
         else:
             severity = float(rng.uniform(*self.severity_range))
             degraded = self.model.apply(clean, self.model.sample(rng, severity))
+            for later, probability in self.then:
+                if rng.random() < probability:
+                    params = later.sample(rng, float(rng.uniform(*self.severity_range)))
+                    degraded, clean = later.apply(degraded, params), later.apply(clean, params)
         inner = slice(MARGIN, MARGIN + self.patch)
         to_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a[inner, inner].transpose(2, 0, 1)))
         return to_tensor(degraded), to_tensor(clean)

@@ -83,6 +83,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pairs-share", type=float, default=0.5, help="share of training patches cut from --pairs")
     parser.add_argument("--pairs-holdout", type=int, default=3,
                         help="every K-th pair of each set (by stem) is kept for validation, not training (0: none)")
+    parser.add_argument("--then", nargs="*", default=[], metavar="NAME:P",
+                        help="later degradations applied with probability P to both sides of a synthetic pair "
+                             "(e.g. low_resolution:0.3 for a derainer that meets rain under low resolution)")
     parser.add_argument("--resume", action="store_true", help="start from OUT/<tool>.pt when it exists (fine-tuning)")
     parser.add_argument("--save-every", type=int, default=500,
                         help="write the checkpoint OUT/<tool>.pt every N steps, so that --resume fine-tunes from where a "
@@ -90,6 +93,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--first-stage-dir", default=str(Path(__file__).resolve().parents[1] / "src" / "mosaicir" / "models"),
                         help="where the ONNX file of a refiner's first stage is read from (default: the shipped models)")
     args = parser.parse_args(argv)
+    try:
+        args.then = [(name, float(p)) for name, _, p in (spec.partition(":") for spec in args.then)]
+    except ValueError:
+        parser.error("--then takes NAME:PROBABILITY, e.g. low_resolution:0.3")
+    for name, probability in args.then:
+        if name not in DEGRADATIONS or not 0.0 < probability <= 1.0:
+            parser.error(f"--then {name}:{probability}: a degradation name and a probability in (0, 1]")
     if (args.steps is None) == (args.time_budget is None):
         parser.error("give exactly one of --steps and --time-budget")
     return args
@@ -204,7 +214,7 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
     real_train, real_val, real_val_names = load_real_pairs(args.pairs, args.pairs_holdout) if args.pairs else ([], [], [])
     dataset = DegradationPairs(train_images, degradation, patch=args.patch, seed=args.seed,
                                saturation=args.saturation, clean_fraction=args.clean_fraction, real_pairs=real_train, real_share=args.pairs_share,
-                               severity_range=tuple(args.severity), model_settings=settings)
+                               severity_range=tuple(args.severity), model_settings=settings, then=tuple(args.then))
     loader = pair_loader(dataset, args.batch, args.workers)
     model = build_network(name, width, Path(args.first_stage_dir))
     checkpoint = out / f"{tool}.pt"
@@ -266,7 +276,7 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
         "tool": tool, "network": name, "degradation": degradation, "model_settings": settings, "first_stage": REFINERS[name][1] if name in REFINERS else None,
         "width": width, "parameters": count_parameters(model), "steps": step,
         "resumed_from_steps": resumed_from, "steps_total": steps_total, "stopped_early": stop.requested,
-        "severity": list(args.severity), "batch": args.batch, "patch": args.patch, "clean_fraction": args.clean_fraction, "lr": args.lr, "saturation": args.saturation, "seed": args.seed, "seconds": round(seconds, 1),
+        "severity": list(args.severity), "batch": args.batch, "patch": args.patch, "clean_fraction": args.clean_fraction, "then": [list(t) for t in args.then], "lr": args.lr, "saturation": args.saturation, "seed": args.seed, "seconds": round(seconds, 1),
         "device": torch.cuda.get_device_name(0) if device.type == "cuda" else platform.processor() or "cpu",
         "train_images": len(train_images), "validation": validation, "data": [str(d) for d in args.data],
         "pairs": [str(d) for d in args.pairs], "pairs_share": args.pairs_share if args.pairs else 0.0,
@@ -379,7 +389,8 @@ def model_card(record: dict) -> str:
             + (f" --saturation {record['saturation']}" if record.get("saturation", 1.0) != 1.0 else "")
             + (f" --severity {record['severity'][0]} {record['severity'][1]}" if tuple(record.get("severity", (0.1, 1.0))) != (0.1, 1.0) else "")
             + (f" --pairs {' '.join(record['pairs'])} --pairs-share {record['pairs_share']} --pairs-holdout {record['pairs_holdout']}"
-               if record.get("pairs") else ""))
+               if record.get("pairs") else "")
+            + (" --then " + " ".join(f"{n}:{p:g}" for n, p in record["then"]) if record.get("then") else ""))
     if record.get("resumed_from_steps"):
         recipe = (f"`{base} --steps {record['resumed_from_steps']}`, then fine-tuning "
                   f"`{base} --resume --lr {record['lr']} --steps {record['steps']}`")
@@ -405,7 +416,7 @@ def model_card(record: dict) -> str:
 Restores `{record['degradation']}`. {network}
 
 - Data: clean natural images from {', '.join(record['data'])} ({record['train_images']} images for training,
-  longer side at most 384 px){', colour boosted by a factor U(1, ' + str(record['saturation']) + ')' if record.get('saturation', 1.0) != 1.0 else ''}, degraded on the fly by `mosaicir.degrade` at severities U({record.get('severity', (0.1, 1.0))[0]}, {record.get('severity', (0.1, 1.0))[1]}), {round(100 * record.get('clean_fraction', 0.1))}% left clean.{real}
+  longer side at most 384 px){', colour boosted by a factor U(1, ' + str(record['saturation']) + ')' if record.get('saturation', 1.0) != 1.0 else ''}, degraded on the fly by `mosaicir.degrade` at severities U({record.get('severity', (0.1, 1.0))[0]}, {record.get('severity', (0.1, 1.0))[1]}), {round(100 * record.get('clean_fraction', 0.1))}% left clean{'; then, on both sides: ' + ', '.join(f'{n} with probability {p:g}' for n, p in record['then']) if record.get('then') else ''}.{real}
 - Training{' of the second stage' if record.get('first_stage') else ''}: {record['steps']} steps{' (fine-tuning after ' + str(record['resumed_from_steps']) + ' earlier steps)' if record.get('resumed_from_steps') else ''} of batch {record['batch']}, {record['patch']}x{record['patch']} patches, AdamW lr {record['lr']}
   with warm-up and cosine decay, L1 loss, seed {record['seed']}; {record['seconds']} s on {record['device']}{(' (' + record['note'] + ')') if record.get('note') else ''}
   (torch {record['torch']}).
