@@ -64,7 +64,8 @@ class ObservedStep:
 
 
 #: Called after every attempt of every region expert (``Coordinator(step_observer=...)``): how the
-#: step judge's training data is recorded (``train/judge.py collect``). It must not modify the arrays.
+#: step judge's training data is recorded (``train/judge.py collect``). It must not modify the arrays,
+#: and with ``RestoreConfig.workers`` above 1 it is called from several threads at once.
 StepObserver = Callable[[ObservedStep], None]
 
 
