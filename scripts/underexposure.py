@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from mosaicir.agents.coordinator import FRAME_WIDE_AREA
-from mosaicir.estimators import UNDEREXPOSED_WHITE
+from mosaicir.estimators import UNDEREXPOSED_WHITE, white_point
 from mosaicir.degrade.generator import load_labels, load_manifest
 from mosaicir.io import load_image
 from mosaicir.perception import perceive
-from mosaicir.perception.perceive import white_point
+
 
 PRESENT = 0.1
 
