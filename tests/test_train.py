@@ -135,3 +135,25 @@ def test_a_restorer_run_checkpoints_as_it_goes_and_stops_cleanly_on_request(tmp_
     record = json.loads((out / f"{tool}.log.json").read_text())
     assert record["stopped_early"] and record["steps"] == 1 and record["steps_total"] == 6
     assert not (out / f"{restorers.NETWORKS['jpeg'][0]}.onnx").exists()
+
+
+def test_loader_workers_outlive_a_stop_request_sent_to_the_process_group():
+    """Ctrl-C or ``timeout`` signal every process of the group: the workers must stay alive so
+    that the main process can finish its step, validate and export."""
+    import os
+    import signal
+    import time
+
+    rng = np.random.default_rng(4)
+    images = [rng.integers(0, 256, size=(96, 96, 3), dtype=np.uint8) for _ in range(2)]
+    loader = pair_loader(DegradationPairs(images, "jpeg", patch=32, seed=3), batch=2, workers=1)
+    batches = iter(loader)
+    next(batches)
+    workers = batches._workers
+    for worker in workers:
+        os.kill(worker.pid, signal.SIGTERM)
+        os.kill(worker.pid, signal.SIGINT)
+    time.sleep(0.5)
+    assert all(worker.is_alive() for worker in workers)
+    degraded, _ = next(batches)
+    assert degraded.shape == (2, 3, 32, 32)

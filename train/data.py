@@ -9,6 +9,7 @@ is a multiple of 16 so that JPEG's 8x8 (16x16 for chroma) grid stays aligned wit
 from __future__ import annotations
 
 import copy
+import signal
 from pathlib import Path
 
 import cv2
@@ -195,5 +196,10 @@ def pair_loader(dataset: DegradationPairs, batch: int, workers: int) -> torch.ut
 
 
 def worker_init(_: int) -> None:
+    """Set up one loader worker: single-threaded, and deaf to SIGTERM and SIGINT. A stop request
+    sent to the whole process group (Ctrl-C, ``timeout``) is the main process's to handle: it
+    finishes its step and exports, which needs the workers alive; they exit with it."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
