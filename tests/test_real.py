@@ -249,3 +249,26 @@ def test_camera_noise_found_faint_is_left_to_the_camera_denoiser_in_a_run():
     assert noise_calls == ["denoise_camera_unet"]
     assert psnr(clean, result.image) > psnr(clean, noisy) + 0.5
     np.testing.assert_array_equal(replay(result.trajectory, noisy), result.image)
+
+
+def test_rain_over_a_darkened_frame_does_not_hide_the_stretch_from_the_score(scene):
+    """Bright streaks over a frame with its exposure cut: scored through the streaks, the stretch
+    gains nothing; scored after the derainer (whose own test finds rain on the frame) it does,
+    and the pass then derains the stretched frame. Without rain, nothing is unmasked."""
+    from mosaicir.agents.expert import RegionExpert
+    from mosaicir.agents.messages import RegionTask
+    from mosaicir.agents.planners import make_planner
+
+    def run(image):
+        task = RegionTask(region=None, box=(0, 0) + image.shape[:2], signature={"rain": 0.5, "low_light": 0.6},
+                          hints={"gamma": 1.0}, tools={"low_light": ["adaptive_gamma"], "rain": ["derain_unet"]})
+        result = RegionExpert(make_planner("prior"), QualityAgent(), None).run(task, image, None)
+        return result, {s.tool: s.reason for s in result.steps if s.kind == "decision" and s.tool != "-"}
+
+    dark_rain = (degrade(scene, "rain", 0.5) * np.float32(0.45)).astype(np.float32)
+    result, reasons = run(dark_rain)
+    assert "scored after derain_unet" in reasons["adaptive_gamma"]
+    assert [c.tool for c in result.chain] == ["adaptive_gamma", "derain_unet"]
+    assert psnr(scene, result.image) > psnr(scene, dark_rain) + 5.0
+    _, reasons = run((scene * np.float32(0.45)).astype(np.float32))
+    assert "scored after" not in reasons.get("adaptive_gamma", "")

@@ -13,9 +13,10 @@ from typing import Literal
 import numpy as np
 
 from mosaicir.agents.memory import Memory
-from mosaicir.agents.messages import Candidate, QualityVerdict, RegionTask, restoration_sorted
+from mosaicir.agents.messages import RESTORATION_ORDER, Candidate, QualityVerdict, RegionTask, restoration_sorted
 from mosaicir.agents.planners import Planner, PlanState, Rollback
 from mosaicir.agents.quality import STRONG_EVIDENCE, QualityAgent
+from mosaicir.agents.routing import ROUTES, testing_tools
 from mosaicir.degrade import get_degradation
 from mosaicir.quality.sample import central_box
 from mosaicir.trajectory import DecisionStep, PlanStep, QualityStep, ToolCallStep, image_hash
@@ -67,6 +68,44 @@ class ObservedStep:
 #: step judge's training data is recorded (``train/judge.py collect``). It must not modify the arrays,
 #: and with ``RestoreConfig.workers`` above 1 it is called from several threads at once.
 StepObserver = Callable[[ObservedStep], None]
+
+
+#: A step's two sides with a later degradation of its pass removed: ``(before, after, tool)`` or None
+Unmask = Callable[[Candidate, np.ndarray, np.ndarray], "tuple[np.ndarray, np.ndarray, str] | None"]
+
+
+class _Unmasker:
+    """Removes the degradations of a pass that mask the quality score (``Route.masks_score``:
+    rain) from both sides of an earlier step, so that the step is scored on what the pass will
+    leave. Only where the masking degradation's testing tool finds it on the step's input (its own
+    evidence at least ``STRONG_EVIDENCE``); the input's unmasked frame is kept while the input
+    stays the same."""
+
+    def __init__(self, signature: dict[str, float], state: PlanState) -> None:
+        self.masking = [n for n in signature if ROUTES[n].masks_score and testing_tools(n)]
+        self.state = state
+        self._last: tuple[np.ndarray, str, np.ndarray | None] | None = None  # (input, tool, unmasked or None)
+
+    def __call__(self, candidate: Candidate, before: np.ndarray, after: np.ndarray):
+        rank = RESTORATION_ORDER.index(candidate.degradation)
+        later = [n for n in self.masking if n in self.state.remaining and RESTORATION_ORDER.index(n) > rank]
+        for name in later:
+            tool = get_tool(testing_tools(name)[0])
+            if self._last is None or self._last[0] is not before or self._last[1] != tool.name:
+                try:
+                    cleared = tool.apply(before)
+                    evidence = tool.evidence(before, cleared)
+                except Exception:  # the step is then scored as it is
+                    cleared, evidence = None, None
+                kept = cleared if evidence is not None and evidence >= STRONG_EVIDENCE else None
+                self._last = (before, tool.name, kept)
+            if self._last[2] is None:
+                continue
+            try:
+                return self._last[2], tool.apply(after), tool.name
+            except Exception:
+                return None
+        return None
 
 
 #: A degradation still to be restored is dropped from the plan when perception, re-run after an
@@ -122,6 +161,7 @@ class RegionExpert:
             return initial[0][0]
 
         known: float | None = None  # the score of ``current`` once a step was accepted
+        unmask = _Unmasker(signature, state) if any(ROUTES[n].masks_score for n in signature) else None
         current = crop
         while state.remaining and state.budget_left > 0:
             candidates = self.planner.propose(state)
@@ -144,7 +184,7 @@ class RegionExpert:
                 preview = None
                 if task.region is None and candidate.degradation in state.tools:
                     preview = central_box(current.shape[:2], self.quality.measure_pixels)
-                attempt = self._try(candidate, current, weight, score, result, preview, selection.compares_scores)
+                attempt = self._try(candidate, current, weight, score, result, preview, selection.compares_scores, unmask)
                 if self.observer is not None:
                     self.observer(ObservedStep(task, candidate, current, weight, attempt))
                 state.spend()
@@ -180,7 +220,9 @@ class RegionExpert:
                 self.planner.give_up(state, head)
                 continue
             candidate, current, verdict, call = accepted
-            known = verdict.score_after
+            known, seen_now = verdict.score_after, verdict.remaining
+            if verdict.unmasked_by is not None:  # what was read on the unmasked frame is not ``current``'s
+                known, seen_now = self.quality.score(current, weight)
             seen_before = initial[0][1]  # measured: an accepted step was judged against it
             result.chain.append(candidate)
             if verdict.evidence is not None:
@@ -190,7 +232,7 @@ class RegionExpert:
                                              reason=verdict.reason))
             stage = get_degradation(candidate.degradation).stage
             for name in list(state.remaining):
-                before, now = seen_before.get(name, 0.0), verdict.remaining.get(name, 0.0)
+                before, now = seen_before.get(name, 0.0), seen_now.get(name, 0.0)
                 if get_degradation(name).stage == stage and before > 0 and now < RESOLVED_SHARE * before:
                     state.done(name)
                     result.steps.append(DecisionStep(region=region, tool="-", decision="skip",
@@ -215,7 +257,7 @@ class RegionExpert:
 
     def _try(self, candidate: Candidate, current: np.ndarray, weight: np.ndarray | None, score: Callable[[], float],
              result: ExpertResult, preview: tuple[int, int, int, int] | None = None,
-             scored_unchanged: bool = False) -> Attempt:
+             scored_unchanged: bool = False, unmask: Unmask | None = None) -> Attempt:
         """Run one candidate and judge it (:class:`Attempt`). A tool that leaves the image
         unchanged gets a rollback verdict without a quality run. ``score()`` is the quality score of
         ``current`` (measured on first call); a rollback decided without the quality agent
@@ -227,7 +269,11 @@ class RegionExpert:
         whole of ``current``, and one that accepts it decides for the whole. The coordinator's
         whole-frame passes tried on every photograph (``RegionTask.tools``) use it on frames
         larger than the quality agent's ``measure_pixels``: on a 24 MP photograph without rain
-        the derainer then runs on its 2 MP centre, not on 24 MP (docs/BIG.md)."""
+        the derainer then runs on its 2 MP centre, not on 24 MP (docs/BIG.md).
+
+        ``unmask``: a step scored by the quality agent (no evidence of its own) whose pass restores
+        a degradation that masks the score later (rain after the stretch of a darkened frame) is
+        scored on both sides with it removed, where ``unmask`` finds it (:class:`_Unmasker`)."""
         call = result.tool_calls
         result.tool_calls += 1
         tool = get_tool(candidate.tool)
@@ -274,8 +320,16 @@ class RegionExpert:
                 reason=f"{candidate.tool} left the image unchanged"), call)
         start = time.perf_counter()
         evidence = tool.evidence(current, out) if sampled is None else sampled[0]
-        verdict = self.quality.judge(current, out, weight, [candidate.degradation], score_before=score(), evidence=evidence,
-                                     tool=candidate.tool, params=candidate.params)
+        unmasked = unmask(candidate, current, out) if unmask is not None and evidence is None else None
+        if unmasked is None:
+            verdict = self.quality.judge(current, out, weight, [candidate.degradation], score_before=score(),
+                                         evidence=evidence, tool=candidate.tool, params=candidate.params)
+        else:
+            score()  # the crop's own score, which the plan reads (``seen_before``)
+            verdict = self.quality.judge(unmasked[0], unmasked[1], weight, [candidate.degradation],
+                                         tool=candidate.tool, params=candidate.params)
+            verdict.unmasked_by = unmasked[2]
+            verdict.reason += f" (both sides scored after {unmasked[2]}, whose own test finds what it removes)"
         if sampled is not None:
             verdict.reason += f" ({sampled[1]})"
         result.steps.append(QualityStep(

@@ -79,6 +79,9 @@ class QualityVerdict(BaseModel):
     evidence: float | None = None
     #: the step judge's expected change of PSNR, dB (:mod:`mosaicir.quality.judge`), when it decided
     predicted_gain: float | None = None
+    #: the tool that removed a degradation masking the score from both sides before they were
+    #: scored (``Route.masks_score``; the scores are then those of the unmasked frames)
+    unmasked_by: str | None = None
 
     @property
     def gain(self) -> float:

@@ -47,6 +47,11 @@ class Route:
         spared_on_dark_frames: not restored on a dark frame that is not under-exposed (and stays
             dark: its tool, trained on well-exposed photographs, takes more than the degradation).
         frame_params: tool parameters fixed for a whole-frame pass that restores it.
+        masks_score: its presence hides from the quality score what earlier steps of the same pass
+            did (bright streaks over a darkened frame: the stretch that a rainy, darkened frame
+            needs scores as no gain until the rain is gone). A step judged by the score in a pass
+            that will restore it next is judged on the frame with it removed, by its testing tool
+            (``testing_tools``), wherever that tool's own evidence finds it (``RegionExpert``).
         tested_when_found: (with ``first_when_most``) when found, faint (mean severity at most
             ``TESTED_MAX_SEVERITY``) and tried on every photograph, its tools that test for it
             (``testing_tools``) are first run on the frame (its centre when large); where their own
@@ -61,6 +66,7 @@ class Route:
     spared_on_dark_frames: bool = False
     frame_params: dict[str, float] = field(default_factory=dict)
     tested_when_found: bool = False
+    masks_score: bool = False
 
 
 #: The traits of every degradation (docs/ARCHITECTURE.md says where a new one goes).
@@ -69,7 +75,9 @@ class Route:
 #: hazy all over (docs/BENCHMARKS.md). Low light: the adaptive gamma only brings the frame's white
 #: point back to white (``gamma`` 1); the severity's gamma on top, or a curve chosen from the
 #: median, over-brightens (a dark photograph lost up to 10 dB to the median curve). Rain on a frame
-#: dark all over: the derainer takes more than the streaks (docs/BENCHMARKS.md). Noise found but
+#: dark all over: the derainer takes more than the streaks (docs/BENCHMARKS.md); rain masks the score
+#: of the stretch before it (``mio-b`` rain + low light: the stretch then deraining gains 5-20 dB
+#: where the score, read through the streaks, refused the stretch). Noise found but
 #: faint is tested: a camera's noise (PolyU's, 2-6/255, correlated by demosaicing and JPEG) is read
 #: at severity 0.27-0.32 by the noise maps, as if it were white noise of 16-19/255, and the tools for
 #: that took PolyU crops 2-5 dB down; the camera denoiser's evidence tells it from white noise
@@ -83,7 +91,8 @@ ROUTES: dict[str, Route] = {
     "motion_blur": Route(trusted_in_regions=False),
     "defocus_blur": Route(),
     "haze": Route(whole_frame="last_wherever_found"),
-    "rain": Route(trusted_in_regions=False, whole_frame="last_when_covering", spared_on_dark_frames=True),
+    "rain": Route(trusted_in_regions=False, whole_frame="last_when_covering", spared_on_dark_frames=True,
+                  masks_score=True),
     "low_light": Route(trusted_in_regions=False, whole_frame="last_when_covering", darkens_frame=True,
                        needs_underexposure=True, frame_params={"gamma": 1.0}),
     "jpeg": Route(whole_frame="first_when_most"),
