@@ -87,3 +87,18 @@ def test_bench_paired_scores_against_references_and_reports_bad_pairs(tmp_path):
                            str(tmp_path / "only"), "--strategies", "none", "--only", "ca*"], capture_output=True, text=True, timeout=300)
     assert only.returncode == 0, only.stderr
     assert [r["id"] for r in json.loads((tmp_path / "only" / "results.json").read_text())["strategies"]["none"]["per_image"]] == ["cat"]
+
+
+def test_bench_run_takes_the_items_matching_a_pattern(tmp_path):
+    generate("clean", tmp_path / "set", n=3, seed=0, max_side=48)
+    ids = [item["id"] for item in load_manifest(tmp_path / "set")["items"]]
+    result = subprocess.run([sys.executable, "-m", "mosaicir", "bench", "run", str(tmp_path / "set"), "--out",
+                             str(tmp_path / "res"), "--strategies", "none", "--only", ids[1]], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "res" / "results.json").read_text())
+    assert [r["id"] for r in document["strategies"]["none"]["per_image"]] == [ids[1]] and document["only"] == ids[1]
+    missing = subprocess.run([sys.executable, "-m", "mosaicir", "bench", "run", str(tmp_path / "set"), "--out",
+                              str(tmp_path / "res2"), "--strategies", "none", "--only", "*nothing*"], capture_output=True,
+                             text=True, timeout=300)
+    assert missing.returncode != 0 and "matches '*nothing*'" in missing.stderr and "Traceback" not in missing.stderr

@@ -708,6 +708,7 @@ def bench_run_command(
     strategies: str = typer.Option("none,global,spatial,oracle", "--strategies", help="Comma list of none, global, spatial, oracle."),
     planner: str = typer.Option("prior", "--planner", help="Planner of the global and spatial strategies."),
     n: Optional[int] = typer.Option(None, "--n", min=1, help="Only the first N items."),
+    only: Optional[str] = typer.Option(None, "--only", help="Only items whose id matches this shell pattern (e.g. '*rain+low_light')."),
     memory: bool = typer.Option(False, "--memory", help="Use the memory of plans (off by default: runs stay reproducible)."),
     ignore: Optional[str] = typer.Option(None, "--ignore", help="Comma list of degradations perceived but not acted on (default: motion_blur,rain,low_light,low_resolution; 'none' acts on all)."),
     step_judge: Optional[bool] = typer.Option(None, "--step-judge/--no-step-judge", help=STEP_JUDGE_HELP, show_default=False),
@@ -725,7 +726,7 @@ def bench_run_command(
         config = RestoreConfig(planner=planner, memory=memory, **options)
     except ValidationError as exc:
         raise InvalidInputError(f"--{exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
-    document = bench_run(data, out, strategies=names, config=config, n=n, command=command,
+    document = bench_run(data, out, strategies=names, config=config, n=n, only=only, command=command,
                          log=lambda line: typer.echo(line, err=True))
     typer.echo(markdown_table(document))
 

@@ -16,6 +16,7 @@ PSNR against the clean image; it bounds what perception and planning can reach w
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
 import json
 import os
@@ -117,15 +118,20 @@ def means(rows: list[dict], keys: tuple[str, ...]) -> dict[str, float | None]:
 
 
 def bench_run(data: str | os.PathLike[str], out: str | os.PathLike[str], *, strategies: list[str],
-              config: RestoreConfig | None = None, n: int | None = None, command: str = "",
-              log=print) -> dict:
-    """Run each strategy on every item of a generated folder; returns the ``results.json`` document."""
+              config: RestoreConfig | None = None, n: int | None = None, only: str | None = None,
+              command: str = "", log=print) -> dict:
+    """Run each strategy on every item of a generated folder (those whose id matches the shell
+    pattern ``only``, e.g. ``*rain+low_light``; then the first ``n``); returns the ``results.json``
+    document."""
     folder, out_dir = Path(data), Path(out)
     unknown = [s for s in strategies if s not in BENCH_STRATEGIES]
     if unknown:
         raise InvalidInputError(f"unknown strategies {unknown}; choose from {', '.join(BENCH_STRATEGIES)}")
     manifest = load_manifest(folder)
-    items = [ItemRecipe.model_validate(i) for i in manifest["items"]][: n or None]
+    items = [ItemRecipe.model_validate(i) for i in manifest["items"]
+             if only is None or fnmatch.fnmatchcase(i["id"], only)][: n or None]
+    if not items:
+        raise InvalidInputError(f"no item of {folder}{f' matches {only!r}' if only else ''}")
     base = config or RestoreConfig(memory=False)
     coordinators = {s: Coordinator(base.model_copy(update={"strategy": s})) for s in strategies if s in ("none", "global", "spatial")}
     rows: dict[str, list[dict]] = {s: [] for s in strategies}
@@ -153,7 +159,7 @@ def bench_run(data: str | os.PathLike[str], out: str | os.PathLike[str], *, stra
     summary = {strategy: means(per_image, ("psnr", "ssim", "region_psnr", "seconds", "tool_calls")) | {"per_image": per_image}
                for strategy, per_image in rows.items()}
     document = {
-        "data": str(folder), "suite": manifest.get("suite"), "items": len(items),
+        "data": str(folder), "suite": manifest.get("suite"), "only": only, "items": len(items),
         "input": means(inputs, ("psnr", "ssim", "region_psnr")) if inputs else {},
         "strategies": summary, "config": base.model_dump(mode="json"), "command": command,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
