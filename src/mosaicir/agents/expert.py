@@ -70,40 +70,51 @@ class ObservedStep:
 StepObserver = Callable[[ObservedStep], None]
 
 
-#: A step's two sides with a later degradation of its pass removed: ``(before, after, tool)`` or None
-Unmask = Callable[[Candidate, np.ndarray, np.ndarray], "tuple[np.ndarray, np.ndarray, str] | None"]
-
-
 class _Unmasker:
     """Removes the degradations of a pass that mask the quality score (``Route.masks_score``:
     rain) from both sides of an earlier step, so that the step is scored on what the pass will
     leave. Only where the masking degradation's testing tool finds it on the step's input (its own
-    evidence at least ``STRONG_EVIDENCE``); the input's unmasked frame is kept while the input
-    stays the same."""
+    evidence at least ``STRONG_EVIDENCE``). The tool's outputs on the last two images it saw (a
+    step's input and output) are kept, and the pass's own step for the masking degradation takes
+    them from here (:meth:`reuse`) instead of running the tool again on the same image."""
 
     def __init__(self, signature: dict[str, float], state: PlanState) -> None:
         self.masking = [n for n in signature if ROUTES[n].masks_score and testing_tools(n)]
         self.state = state
-        self._last: tuple[np.ndarray, str, np.ndarray | None] | None = None  # (input, tool, unmasked or None)
+        self._outputs: list[tuple[np.ndarray, str, np.ndarray]] = []  # (image, tool, its output), the last two
+        self._found: tuple[np.ndarray, str, bool] | None = None  # (input, tool, whether its evidence holds)
+
+    def _run(self, tool, image: np.ndarray) -> np.ndarray:
+        for seen, name, output in self._outputs:
+            if seen is image and name == tool.name:
+                return output
+        output = tool.apply(image)
+        self._outputs = [*self._outputs[-1:], (image, tool.name, output)]
+        return output
+
+    def reuse(self, tool, image: np.ndarray, params: dict) -> np.ndarray | None:
+        """The output of ``tool`` on ``image`` computed here with the same (default) parameters, or None."""
+        if tool.parse_params(params) != tool.parse_params(None):
+            return None
+        found = next((output for seen, name, output in self._outputs if seen is image and name == tool.name), None)
+        if found is not None:  # the pass's own step was the last use: the frames kept here are let go
+            self._outputs = []
+        return found
 
     def __call__(self, candidate: Candidate, before: np.ndarray, after: np.ndarray):
         rank = RESTORATION_ORDER.index(candidate.degradation)
         later = [n for n in self.masking if n in self.state.remaining and RESTORATION_ORDER.index(n) > rank]
         for name in later:
             tool = get_tool(testing_tools(name)[0])
-            if self._last is None or self._last[0] is not before or self._last[1] != tool.name:
-                try:
-                    cleared = tool.apply(before)
-                    evidence = tool.evidence(before, cleared)
-                except Exception:  # the step is then scored as it is
-                    cleared, evidence = None, None
-                kept = cleared if evidence is not None and evidence >= STRONG_EVIDENCE else None
-                self._last = (before, tool.name, kept)
-            if self._last[2] is None:
-                continue
             try:
-                return self._last[2], tool.apply(after), tool.name
-            except Exception:
+                cleared = self._run(tool, before)
+                if self._found is None or self._found[0] is not before or self._found[1] != tool.name:
+                    evidence = tool.evidence(before, cleared)
+                    self._found = (before, tool.name, evidence is not None and evidence >= STRONG_EVIDENCE)
+                if not self._found[2]:
+                    continue
+                return cleared, self._run(tool, after), tool.name
+            except Exception:  # the step is then scored as it is
                 return None
         return None
 
@@ -257,7 +268,7 @@ class RegionExpert:
 
     def _try(self, candidate: Candidate, current: np.ndarray, weight: np.ndarray | None, score: Callable[[], float],
              result: ExpertResult, preview: tuple[int, int, int, int] | None = None,
-             scored_unchanged: bool = False, unmask: Unmask | None = None) -> Attempt:
+             scored_unchanged: bool = False, unmask: _Unmasker | None = None) -> Attempt:
         """Run one candidate and judge it (:class:`Attempt`). A tool that leaves the image
         unchanged gets a rollback verdict without a quality run. ``score()`` is the quality score of
         ``current`` (measured on first call); a rollback decided without the quality agent
@@ -303,7 +314,9 @@ class RegionExpert:
             del sample_out
         error = None
         try:
-            out = tool.apply(current, candidate.params)
+            out = unmask.reuse(tool, current, candidate.params) if unmask is not None else None
+            if out is None:
+                out = tool.apply(current, candidate.params)
         except Exception as exc:  # a tool may fail on an odd crop; the expert moves on
             out, error = current, f"{type(exc).__name__}: {exc}"
         seconds = time.perf_counter() - start
