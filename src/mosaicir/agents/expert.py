@@ -172,7 +172,9 @@ class RegionExpert:
             return initial[0][0]
 
         known: float | None = None  # the score of ``current`` once a step was accepted
-        unmask = _Unmasker(signature, state) if any(ROUTES[n].masks_score for n in signature) else None
+        unmask: _Unmasker | None = _Unmasker(signature, state)
+        if not unmask.masking:  # nothing in this pass hides an earlier step from the score
+            unmask = None
         current = crop
         while state.remaining and state.budget_left > 0:
             candidates = self.planner.propose(state)
