@@ -1,9 +1,10 @@
 """What the derainer removes, on rainy photographs with references and on clean ones: the measures
 of ``mosaicir.tools.rain.streak_evidence`` (bright share, coherence, grey, amount), the step's true
-gain (rainy) or its PSNR against the input (clean), and whether ``rain_evidence`` keeps it. Sets the
-``RAIN_*`` thresholds.
+gain (rainy) or its PSNR against the input (clean), and whether the tool's own test keeps it
+(``derain_unet``: at full or at half scale, ``two_scale_rain_evidence``). Sets the ``RAIN_*``
+thresholds; ``--half-scale`` prints the measures of both images halved (``RAIN_HALF_*``).
 
-    .venv/bin/python scripts/rain_evidence.py --rainy ../shared/data/paired/Rain100L \
+    .venv/bin/python scripts/rain_evidence.py --rainy ../shared/data/paired/Rain100L bench-data/mioa-rainlr \
         --clean ../shared/data/natural ../shared/data/paired/PolyU/input ../shared/data/paired/Rain100L/target
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 from mosaicir.core.image import psnr
 from mosaicir.io import iter_image_files, load_image
 from mosaicir.tools import get_tool
-from mosaicir.tools.rain import rain_evidence, streak_evidence
+from mosaicir.tools.rain import half_scale, streak_evidence
 
 def images(folder: str) -> list[Path]:
     return list(iter_image_files([folder], recursive=True))
@@ -25,27 +26,34 @@ def images(folder: str) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rainy", nargs="*", default=[], help="paired sets (SET/input, SET/target)")
+    parser.add_argument("--rainy", nargs="*", default=[],
+                        help="paired sets (SET/input and SET/target, or a generated set's degraded and clean)")
     parser.add_argument("--clean", nargs="*", default=[], help="folders of photographs without rain")
     parser.add_argument("--tool", default="derain_unet")
     parser.add_argument("--model", default=None, help="ONNX file of derain_unet (default: the shipped one)")
     parser.add_argument("--all", action="store_true", help="print every clean photograph, not only those kept")
     parser.add_argument("--json", default=None, help="write every photograph's measures here")
+    parser.add_argument("--half-scale", action="store_true", help="measure both images halved")
     args = parser.parse_args()
+
+    def measure(before, after):
+        return streak_evidence(half_scale(before), half_scale(after)) if args.half_scale else streak_evidence(before, after)
+
     tool = type(get_tool(args.tool))(args.model) if args.model else get_tool(args.tool)
     rows: list[dict] = []
     keys = ("bright", "coherence", "grey", "amount", "spread", "long_match")
     kept_gain, all_gain, kept, total = 0.0, 0.0, 0, 0
     for folder in args.rainy:
-        targets = {p.stem: p for p in images(str(Path(folder) / "target"))}
-        for path in images(str(Path(folder) / "input")):
+        generated = (Path(folder) / "degraded").is_dir()
+        targets = {p.stem: p for p in images(str(Path(folder) / ("clean" if generated else "target")))}
+        for path in images(str(Path(folder) / ("degraded" if generated else "input"))):
             if path.stem not in targets:
                 continue
             rainy, clean = load_image(path).image, load_image(targets[path.stem]).image
             out = tool.apply(rainy)
             gain = psnr(clean, out) - psnr(clean, rainy)
-            keep = rain_evidence(rainy, out) >= 0.5
-            measures = streak_evidence(rainy, out)
+            keep = (tool.evidence(rainy, out) or 0.0) >= 0.5
+            measures = measure(rainy, out)
             total += 1
             kept += keep
             all_gain += gain
@@ -59,10 +67,10 @@ def main() -> None:
         for path in images(folder):
             image = load_image(path).image
             out = tool.apply(image)
-            keep = rain_evidence(image, out) >= 0.5
+            keep = (tool.evidence(image, out) or 0.0) >= 0.5
             count += 1
             value = psnr(image, out)
-            measures = streak_evidence(image, out)
+            measures = measure(image, out)
             rows.append({"set": "clean", "name": path.name, **measures, "change": value, "kept": bool(keep)})
             if keep or args.all:
                 print(f"clean {path.name}: " + " ".join(f"{k} {measures[k]:.3f}" for k in keys)

@@ -15,7 +15,8 @@ from mosaicir.core.image import psnr
 from mosaicir.tools import get_tool
 from mosaicir.tools.haze import haze_evidence, veil_colour_spread
 from mosaicir.estimators.exposure import colour_noise, short_exposure
-from mosaicir.tools.rain import rain_evidence, streak_evidence
+from mosaicir.tools.learned import OnnxRestorer
+from mosaicir.tools.rain import half_scale_rain_evidence, rain_evidence, streak_evidence
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +96,19 @@ def test_what_a_derainer_removed_must_look_like_rain(scene):
     assert rain_evidence(scene, smoothed) == 0.0
     # a trace of change is not evidence either
     assert rain_evidence(scene, np.clip(scene - 0.0005, 0, 1)) == 0.0
+
+
+def test_rain_widened_by_a_low_resolution_is_found_at_half_scale(scene):
+    rainy = degrade(degrade(scene, "rain", 0.5), "low_resolution", 1.0)  # four times smaller, then back
+    tool = get_tool("derain_unet")
+    at_full_scale = OnnxRestorer._apply(tool, rainy, tool.Params())
+    assert rain_evidence(rainy, at_full_scale) == 0.0  # the network at full scale finds no streaks
+    assert psnr(scene, at_full_scale) < psnr(scene, rainy) + 0.5
+    out = tool.apply(rainy)
+    assert half_scale_rain_evidence(rainy, out) == 1.0 and tool.evidence(rainy, out) == 1.0
+    assert psnr(scene, out) > psnr(scene, rainy) + 2.0
+    # a clean photograph gives it nothing to find at either scale
+    assert tool.evidence(scene, tool.apply(scene)) == 0.0
 
 
 def test_the_quality_agent_decides_on_a_tools_own_evidence(scene):

@@ -106,14 +106,50 @@ def streak_evidence(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
             "long_match": long_match if np.isfinite(long_match) else 1.0}
 
 
-def rain_evidence(before: np.ndarray, after: np.ndarray) -> float:
-    """1 when what a derainer removed looks like rain streaks (``RAIN_*`` thresholds), else 0."""
-    m = streak_evidence(before, after)
+#: Streaks that a low resolution blurred and widened (``mio-a`` rain + low resolution) escape the
+#: network at full scale and are found at half scale, where they are thin again; there what was
+#: removed is less oriented (coherence 0.69-0.86 where it gained, 0.63 and 0.72 on the two
+#: photographs it lowered) and the test asks for it over more of the frame (the one clean
+#: photograph of 300 that passes the rest, a facade, reaches 0.74 of the blocks at half scale;
+#: ``scripts/rain_evidence.py --half-scale``, docs/REAL.md).
+RAIN_HALF_COHERENCE = 0.75
+RAIN_HALF_SPREAD = 0.8
+#: The half-scale pass needs a frame of at least this many pixels on its shorter side.
+RAIN_HALF_MIN_SIDE = 64
+
+
+def _looks_like_rain(m: dict[str, float], coherence: float = RAIN_COHERENCE, spread: float = RAIN_SPREAD) -> bool:
     short = m["long_match"] <= RAIN_LONG_MATCH or (m["spread"] >= RAIN_DENSE_SPREAD and m["long_match"] <= RAIN_DENSE_LONG_MATCH)
     heavy = m["amount"] >= RAIN_HEAVY_AMOUNT and m["spread"] >= RAIN_DENSE_SPREAD
-    oriented = m["coherence"] >= (RAIN_HEAVY_COHERENCE if heavy else RAIN_COHERENCE)
-    return float(m["bright"] >= RAIN_BRIGHT_SHARE and oriented and m["grey"] <= RAIN_GREY
-                 and m["amount"] >= RAIN_TRACE and m["spread"] >= RAIN_SPREAD and short)
+    oriented = m["coherence"] >= min(coherence, RAIN_HEAVY_COHERENCE) if heavy else m["coherence"] >= coherence
+    return (m["bright"] >= RAIN_BRIGHT_SHARE and oriented and m["grey"] <= RAIN_GREY
+            and m["amount"] >= RAIN_TRACE and m["spread"] >= spread and short)
+
+
+def rain_evidence(before: np.ndarray, after: np.ndarray) -> float:
+    """1 when what a derainer removed looks like rain streaks (``RAIN_*`` thresholds), else 0."""
+    return float(_looks_like_rain(streak_evidence(before, after)))
+
+
+def half_scale(image: np.ndarray) -> np.ndarray:
+    """``image`` (``H x W x C``) at half its size (area average, ``H // 2 x W // 2``)."""
+    height, width = image.shape[:2]
+    return cv2.resize(image, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+
+
+def half_scale_rain_evidence(before: np.ndarray, after: np.ndarray) -> float:
+    """1 when what a derainer removed looks like rain streaks at half scale (both images halved;
+    ``RAIN_HALF_*`` thresholds for what is less oriented there), else 0; 0 on a frame too small."""
+    if min(before.shape[:2]) < RAIN_HALF_MIN_SIDE:
+        return 0.0
+    return float(_looks_like_rain(streak_evidence(half_scale(before), half_scale(after)),
+                                  coherence=RAIN_HALF_COHERENCE, spread=RAIN_HALF_SPREAD))
+
+
+def two_scale_rain_evidence(before: np.ndarray, after: np.ndarray) -> float:
+    """1 when what a derainer removed looks like rain at full scale (:func:`rain_evidence`) or at
+    half scale (:func:`half_scale_rain_evidence`), else 0."""
+    return rain_evidence(before, after) or half_scale_rain_evidence(before, after)
 
 
 class RainMorphologyParams(ToolParams):
@@ -150,9 +186,23 @@ class DerainNet(OnnxRestorer):
     name = "derain_unet"
     targets = ("rain",)
     model_file = "derain_unet.onnx"
-    seconds_per_megapixel = 0.34
+    seconds_per_megapixel = 0.42  # 0.34 at full scale, a quarter more where it looks again at half scale
     tried_everywhere = True  # perception finds rain on 17 of the 60 Rain100L development photographs (docs/REAL.md)
 
     def evidence(self, before, after):
-        """Whether what the network removed looks like rain streaks (:func:`rain_evidence`)."""
-        return rain_evidence(before, after)
+        """Whether what the network removed looks like rain streaks, at full or at half scale
+        (:func:`two_scale_rain_evidence`)."""
+        return two_scale_rain_evidence(before, after)
+
+    def _apply(self, image, params):
+        """The network at full scale; where what it removed does not look like rain, the network
+        again at half scale (streaks a low resolution widened are thin there), its removed layer
+        brought back to full size (bicubic) and taken from ``image``."""
+        restored = super()._apply(image, params)
+        if min(image.shape[:2]) < RAIN_HALF_MIN_SIDE or rain_evidence(image, restored):
+            return restored
+        small = half_scale(image)
+        removed = small - super()._apply(small, params)
+        height, width = image.shape[:2]
+        found = image - cv2.resize(removed, (width, height), interpolation=cv2.INTER_CUBIC)
+        return found if half_scale_rain_evidence(image, found) else restored
