@@ -107,8 +107,14 @@ def test_rain_widened_by_a_low_resolution_is_found_at_half_scale(scene):
     out = tool.apply(rainy)
     assert half_scale_rain_evidence(rainy, out) == 1.0 and tool.evidence(rainy, out) == 1.0
     assert psnr(scene, out) > psnr(scene, rainy) + 2.0
+    assert tool.explain(rainy, out) == "streaks found at half scale"
     # a clean photograph gives it nothing to find at either scale
     assert tool.evidence(scene, tool.apply(scene)) == 0.0
+    # the trajectory says at which scale the step's own test found the rain
+    result = Coordinator(RestoreConfig(strategy="global", memory=False)).run(rainy)
+    accepted = [s for s in result.trajectory.steps if s.kind == "decision" and s.decision == "accept"
+                and s.tool == "derain_unet"]
+    assert accepted and "half scale" in accepted[0].reason
 
 
 def test_the_quality_agent_decides_on_a_tools_own_evidence(scene):

@@ -312,7 +312,8 @@ class RegionExpert:
                         evidence=evidence, reason=f"the tool's own test: evidence {evidence:.2f} (below {STRONG_EVIDENCE}), "
                                                   f"{note}; not run on the whole frame"), call)
                 if evidence is not None:  # no opinion on the centre: the whole frame's test decides
-                    sampled = (evidence, note)
+                    seen = tool.explain(sample, sample_out)
+                    sampled = (evidence, f"{note}: {seen}" if seen else note)
             del sample_out
         error = None
         try:
@@ -347,6 +348,8 @@ class RegionExpert:
             verdict.reason += f" (both sides scored after {unmasked[2]}, whose own test finds what it removes)"
         if sampled is not None:
             verdict.reason += f" ({sampled[1]})"
+        elif evidence is not None and (seen := tool.explain(current, out)):
+            verdict.reason += f" ({seen})"
         result.steps.append(QualityStep(
             region=result.steps[0].region, call=call, tool=candidate.tool, score_before=verdict.score_before,
             score_after=verdict.score_after, remaining=verdict.remaining, naturalness=verdict.naturalness,

@@ -93,6 +93,11 @@ class Tool(ABC):
         (no test of its own, or a test that only vetoes: a denoiser that took texture answers 0)."""
         return None
 
+    def explain(self, before: np.ndarray, after: np.ndarray) -> str | None:
+        """What the tool's own test saw in the step ``before`` -> ``after``, for the trajectory's
+        reason (None: nothing to add to the evidence figure)."""
+        return None
+
     def params_for(self, severity: float) -> ToolParams:
         """A first guess of the parameters for a degradation of ``severity`` in [0, 1] (planners
         refine it). By default: the automatic parameters."""

@@ -194,6 +194,12 @@ class DerainNet(OnnxRestorer):
         (:func:`two_scale_rain_evidence`)."""
         return two_scale_rain_evidence(before, after)
 
+    def explain(self, before, after):
+        """Says so where the streaks were found at half scale only."""
+        if not rain_evidence(before, after) and half_scale_rain_evidence(before, after):
+            return "streaks found at half scale"
+        return None
+
     def _apply(self, image, params):
         """The network at full scale; where what it removed does not look like rain, the network
         again at half scale (streaks a low resolution widened are thin there), its removed layer
