@@ -111,7 +111,7 @@ def streak_evidence(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
 #: removed is less oriented (coherence 0.69-0.86 where it gained, 0.63 and 0.72 on the two
 #: photographs it lowered) and the test asks for it over more of the frame (the one clean
 #: photograph of 300 that passes the rest, a facade, reaches 0.74 of the blocks at half scale;
-#: ``scripts/rain_evidence.py --half-scale``, docs/REAL.md).
+#: ``scripts/rain_evidence.py --half-scale``, docs/BENCHMARKS.md `s20`).
 RAIN_HALF_COHERENCE = 0.75
 RAIN_HALF_SPREAD = 0.8
 #: The half-scale pass needs a frame of at least this many pixels on its shorter side.
