@@ -84,19 +84,21 @@ class _Unmasker:
         self._outputs: list[tuple[np.ndarray, str, np.ndarray]] = []  # (image, tool, its output), the last two
         self._found: tuple[np.ndarray, str, bool] | None = None  # (input, tool, whether its evidence holds)
 
+    def _kept(self, tool, image: np.ndarray) -> np.ndarray | None:
+        return next((output for seen, name, output in self._outputs if seen is image and name == tool.name), None)
+
     def _run(self, tool, image: np.ndarray) -> np.ndarray:
-        for seen, name, output in self._outputs:
-            if seen is image and name == tool.name:
-                return output
-        output = tool.apply(image)
-        self._outputs = [*self._outputs[-1:], (image, tool.name, output)]
+        output = self._kept(tool, image)
+        if output is None:
+            output = tool.apply(image)
+            self._outputs = [*self._outputs[-1:], (image, tool.name, output)]
         return output
 
     def reuse(self, tool, image: np.ndarray, params: dict) -> np.ndarray | None:
         """The output of ``tool`` on ``image`` computed here with the same (default) parameters, or None."""
         if tool.parse_params(params) != tool.parse_params(None):
             return None
-        found = next((output for seen, name, output in self._outputs if seen is image and name == tool.name), None)
+        found = self._kept(tool, image)
         if found is not None:  # the pass's own step was the last use: the frames kept here are let go
             self._outputs = []
         return found
@@ -312,7 +314,7 @@ class RegionExpert:
                         evidence=evidence, reason=f"the tool's own test: evidence {evidence:.2f} (below {STRONG_EVIDENCE}), "
                                                   f"{note}; not run on the whole frame"), call)
                 if evidence is not None:  # no opinion on the centre: the whole frame's test decides
-                    seen = tool.explain(sample, sample_out)
+                    seen = tool.explain(sample, sample_out)  # the test held (a failed one returned above)
                     sampled = (evidence, f"{note}: {seen}" if seen else note)
             del sample_out
         error = None
@@ -348,7 +350,7 @@ class RegionExpert:
             verdict.reason += f" (both sides scored after {unmasked[2]}, whose own test finds what it removes)"
         if sampled is not None:
             verdict.reason += f" ({sampled[1]})"
-        elif evidence is not None and (seen := tool.explain(current, out)):
+        elif evidence is not None and evidence >= STRONG_EVIDENCE and (seen := tool.explain(current, out)):
             verdict.reason += f" ({seen})"
         result.steps.append(QualityStep(
             region=result.steps[0].region, call=call, tool=candidate.tool, score_before=verdict.score_before,
