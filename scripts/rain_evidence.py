@@ -4,13 +4,14 @@ gain (rainy) or its PSNR against the input (clean), and whether the tool's own t
 (``derain_unet``: at full or at half scale, ``two_scale_rain_evidence``). Sets the ``RAIN_*``
 thresholds; ``--half-scale`` prints the measures of both images halved (``RAIN_HALF_*``).
 
-    .venv/bin/python scripts/rain_evidence.py --rainy ../shared/data/paired/Rain100L bench-data/mioa-rainlr \
+    .venv/bin/python scripts/rain_evidence.py --rainy ../shared/data/paired/Rain100L \
         --clean ../shared/data/natural ../shared/data/paired/PolyU/input ../shared/data/paired/Rain100L/target
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 from pathlib import Path
 
@@ -34,6 +35,7 @@ def main() -> None:
     parser.add_argument("--all", action="store_true", help="print every clean photograph, not only those kept")
     parser.add_argument("--json", default=None, help="write every photograph's measures here")
     parser.add_argument("--half-scale", action="store_true", help="measure both images halved")
+    parser.add_argument("--only", default=None, help="shell pattern on the stems of the rainy images")
     args = parser.parse_args()
 
     def measure(before, after):
@@ -47,7 +49,7 @@ def main() -> None:
         generated = (Path(folder) / "degraded").is_dir()
         targets = {p.stem: p for p in images(str(Path(folder) / ("clean" if generated else "target")))}
         for path in images(str(Path(folder) / ("degraded" if generated else "input"))):
-            if path.stem not in targets:
+            if path.stem not in targets or (args.only and not fnmatch.fnmatchcase(path.stem, args.only)):
                 continue
             rainy, clean = load_image(path).image, load_image(targets[path.stem]).image
             out = tool.apply(rainy)
