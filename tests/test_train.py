@@ -124,12 +124,12 @@ def test_a_restorer_run_checkpoints_as_it_goes_and_stops_cleanly_on_request(tmp_
     assert torch.load(out / f"{tool}.pt", map_location="cpu")["steps_total"] == 5
     assert (out / f"{tool}.onnx").is_file() and not (out / f"{tool}.pt.tmp").exists()
 
-    class StopAtOnce(restorers._StopRequest):
+    class StopAtOnce(restorers.StopRequest):
         def __init__(self, install=True):
             super().__init__(install)
             self.requested = install  # as if SIGTERM came before the first step
 
-    monkeypatch.setattr(restorers, "_StopRequest", StopAtOnce)
+    monkeypatch.setattr(restorers, "StopRequest", StopAtOnce)
     common[1] = "noise,jpeg"  # the second network must not start
     restorers.main([*common, "--out", str(out), "--steps", "50", "--resume"])
     record = json.loads((out / f"{tool}.log.json").read_text())
@@ -157,3 +157,38 @@ def test_loader_workers_outlive_a_stop_request_sent_to_the_process_group():
     assert all(worker.is_alive() for worker in workers)
     degraded, _ = next(batches)
     assert degraded.shape == (2, 3, 32, 32)
+
+
+def test_a_perception_run_stops_on_request_and_records_the_steps_it_took(tmp_path, monkeypatch):
+    """SIGTERM (or the end of ``--time-budget``) stops the perception run after its step; it then
+    calibrates, exports and records the steps it took as at the end."""
+    import numpy as np
+
+    from train import perception
+
+    rng = np.random.default_rng(0)
+    items = [(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8), np.zeros((8, 8, 8), np.float32)) for _ in range(3)]
+    monkeypatch.setattr(perception, "training_folders", lambda args: ([], []))
+    monkeypatch.setattr(perception, "load_items", lambda *a, **k: items)
+    monkeypatch.setattr(perception, "calibrate", lambda *a, **k: {"f1": {}})
+    written = []
+    monkeypatch.setattr(perception, "_write_outputs", lambda out, record: written.append(record))
+    calls = {"n": 0}
+
+    class StopAfterThree(perception.StopRequest):
+        @property
+        def requested(self):
+            calls["n"] += 1
+            return calls["n"] > 3  # asked before each step: three steps, then the signal
+
+        @requested.setter
+        def requested(self, value):
+            pass
+
+    monkeypatch.setattr(perception, "StopRequest", StopAfterThree)
+    out = tmp_path / "percept"
+    perception.main(["--data", str(tmp_path), "--out", str(out), "--steps", "40", "--batch", "2", "--patch", "64",
+                     "--width", "8"])
+    assert written[-1]["steps"] == 3 and written[-1]["steps_total"] == 3
+    assert (out / "perception_mapnet.onnx").is_file()
+    assert torch.load(out / "perception_mapnet.pt", map_location="cpu")["steps_total"] == 3

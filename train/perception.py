@@ -33,6 +33,7 @@ from mosaicir.core.names import DEGRADATIONS
 from mosaicir.degrade.generator import generate, load_labels, load_manifest
 from mosaicir.io import load_image
 from mosaicir.perception.classical import CELL, classical_features, classical_severity
+from train.restorers import StopRequest
 from train.nets import DegradationMapNet, count_parameters, export_onnx
 
 NAME = "perception_mapnet"
@@ -47,7 +48,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mosaic-sets", type=int, default=10, help="draws of the mosaic suite")
     parser.add_argument("--mio-n", type=int, default=60, help="images used for each mio suite")
     parser.add_argument("--max-side", type=int, default=384)
-    parser.add_argument("--steps", type=int, default=14000)
+    parser.add_argument("--steps", type=int, default=14000,
+                        help="training steps (with --time-budget: the most it may take)")
+    parser.add_argument("--time-budget", type=float, default=None,
+                        help="seconds of training: the step count is fixed from the speed of the first steps (the "
+                             "cosine schedule follows it); SIGTERM or Ctrl-C stops after the step, calibrates and exports as usual")
     parser.add_argument("--batch", type=int, default=6)
     parser.add_argument("--patch", type=int, default=192, help="crop side, multiple of 32")
     parser.add_argument("--patch-long", type=int, default=0,
@@ -348,8 +353,21 @@ def main(argv: list[str] | None = None) -> None:
         rebuilt_from = state.get("rebuilt_from")
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     log, running, start = [], 0.0, time.perf_counter()
+    total_steps, mark, steps_done = args.steps, start, 0
+    stop = StopRequest()
     for step in range(args.steps):
-        lr = args.lr * (step / 100 if step < 100 else 0.5 * (1 + math.cos(math.pi * step / args.steps)))
+        if stop.requested:
+            print(f"stopped on request after {step} steps", flush=True)
+            break
+        if args.time_budget is not None and step == 30:
+            mark = time.perf_counter()
+        if args.time_budget is not None and step == 130:  # speed measured after start-up, then the step count is fixed
+            per_step = (time.perf_counter() - mark) / 100
+            total_steps = min(args.steps, max(130, 130 + int((args.time_budget - (time.perf_counter() - start)) / per_step)))
+            print(f"time budget {args.time_budget:.0f} s: {total_steps} steps", flush=True)
+        if step >= total_steps:
+            break
+        lr = args.lr * (step / 100 if step < 100 else 0.5 * (1 + math.cos(math.pi * step / total_steps)))
         for group in optimiser.param_groups:
             group["lr"] = max(lr, 1e-6)
         x, target = sample_batch(items, rng, args.batch, args.patch, clean, args.clean_share, args.patch_long)
@@ -358,11 +376,14 @@ def main(argv: list[str] | None = None) -> None:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimiser.step()
-        running += float(loss)
+        running += float(loss.detach())
         if (step + 1) % 50 == 0:
             log.append({"step": step + 1, "loss": round(running / 50, 5), "seconds": round(time.perf_counter() - start, 1)})
             print(log[-1], flush=True)
             running = 0.0
+        steps_done = step + 1
+    stop.restore()
+    args.steps = steps_done
     seconds = time.perf_counter() - start
     model.eval()
     calibration = calibrate(model, val_folders, args.max_clean_flags, args.min_precision, args.min_precision_of)

@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     images = load_clean_images(args.data, max_side=args.max_side)
     if len(images) < 4:
         raise SystemExit(f"error: found {len(images)} usable images in {args.data}; need at least 4")
-    stop = _StopRequest()
+    stop = StopRequest()
     try:
         for name in names:
             train_one(name, images, args, out, stop)
@@ -146,7 +146,7 @@ def run_parallel(args: argparse.Namespace, names: list[str], argv: list[str]) ->
     procs = [subprocess.Popen([sys.executable, "-m", "train.restorers", *base, "--degradation", ",".join(g), "--parallel", "1"])
              for g in groups if g]
 
-    def forward(signum, frame) -> None:  # each child stops after its step and exports (see _StopRequest)
+    def forward(signum, frame) -> None:  # each child stops after its step and exports (see StopRequest)
         for proc in procs:
             if proc.poll() is None:
                 proc.send_signal(signum)
@@ -199,7 +199,7 @@ def network_from_onnx(path: Path) -> RestorationUNet:
 
 
 def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out: Path,
-              stop: "_StopRequest | None" = None) -> dict:
+              stop: "StopRequest | None" = None) -> dict:
     tool, width = NETWORKS[name]
     width = args.width or width
     degradation, settings = training_degradation(name)
@@ -234,7 +234,7 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
     mark = start
     step = 0
     running = 0.0
-    stop = stop or _StopRequest.never()
+    stop = stop or StopRequest.never()
     for degraded, clean in loader:
         if args.steps is None and step == 30:
             mark = time.perf_counter()
@@ -289,7 +289,7 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
     return record
 
 
-class _StopRequest:
+class StopRequest:
     """SIGTERM or SIGINT during training: the network in training finishes its step and is
     validated and exported as usual, and no further network starts. A second signal acts as it
     would without this (the handlers are put back at the first)."""
@@ -302,7 +302,7 @@ class _StopRequest:
                 self._previous[sig] = signal.signal(sig, self._request)
 
     @classmethod
-    def never(cls) -> "_StopRequest":
+    def never(cls) -> "StopRequest":
         return cls(install=False)
 
     def _request(self, signum, frame) -> None:
