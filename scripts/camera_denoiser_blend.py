@@ -35,10 +35,14 @@ def main() -> None:
     parser.add_argument("--shares", type=float, nargs="+", default=[0.0, 0.2, 0.3, 0.4, 0.5])
     parser.add_argument("--strength", type=float, default=None,
                         help="share of the blended result's change kept (default: the tool's own)")
+    parser.add_argument("--tile", type=int, default=None,
+                        help="side of the tiles the network runs on (default: the tool's; its global context is the tile's)")
     parser.add_argument("--self-ensemble", action="store_true",
                         help="average the network over the eight flips and quarter turns of its input")
     args = parser.parse_args()
     tool = DenoiseCameraNet(args.model)
+    if args.tile:
+        tool.tile = args.tile
     if args.self_ensemble:
         tool.run_network = self_ensemble(tool.run_network)
     settings = {} if args.strength is None else {"strength": args.strength}

@@ -390,10 +390,10 @@ def test_ignored_degradations_are_acted_on_only_over_the_whole_frame():
     from mosaicir.core.names import DEGRADATIONS
     from mosaicir.perception import DegradationReport, PerceptionSummary
 
-    def summary(white_point=1.0, **areas):
+    def summary(white_point=1.0, clipped_shadows=0.0, **areas):
         reports = {n: DegradationReport(present=n in areas, area=areas.get(n, 0.0), mean_severity=0.6 if n in areas else 0.0,
                                         max_severity=0.7 if n in areas else 0.0) for n in DEGRADATIONS}
-        estimates = {"white_point": white_point} if "low_light" in areas else {}
+        estimates = {"white_point": white_point, "clipped_shadows": clipped_shadows} if "low_light" in areas else {}
         return PerceptionSummary(size=(64, 64), method="auto", present=sorted(areas), degradations=reports, estimates=estimates)
 
     assert set(RestoreConfig().ignore) >= {"rain", "low_light", "motion_blur"}
@@ -421,6 +421,12 @@ def test_ignored_degradations_are_acted_on_only_over_the_whole_frame():
     # on an under-exposed frame it follows the brightening
     assert frame_wide_degradations(summary(rain=0.9, low_light=0.9, haze=0.9), default) == {"haze": 0.6}
     assert frame_wide_degradations(summary(rain=0.9, low_light=0.9, white_point=0.6), default) == {"rain": 0.6, "low_light": 0.6}
+    # so is rain on a frame darkened on part of it with its shadows clipped to black (an exposure
+    # cut by a constant), tried everywhere or found; not when the shadows keep their detail
+    assert frame_wide_degradations(summary(rain=0.9, low_light=0.3, clipped_shadows=0.02), default) == {}
+    assert frame_wide_degradations(summary(low_light=0.3, clipped_shadows=0.02), tried) == {}
+    assert frame_wide_degradations(summary(rain=0.9, low_light=0.3, clipped_shadows=0.0001), default) == {"rain": 0.6}
+    assert frame_wide_degradations(summary(rain=0.9, clipped_shadows=0.02), default) == {"rain": 0.6}
     # haze over the whole frame too (one veil), wherever it is found: the dehazer tests for haze
     # itself and leaves clear parts alone, the maps miss most of a hazy frame; unless ignored.
     # Motion blur stays ignored however much of the frame it covers; 1 turns the rule off
@@ -433,6 +439,17 @@ def test_ignored_degradations_are_acted_on_only_over_the_whole_frame():
     assert "low_resolution" in RestoreConfig().ignore
     assert frame_wide_degradations(summary(low_resolution=1.0), default) == {}
     assert frame_wide_degradations(summary(rain=1.0), RestoreConfig(frame_wide_area=1.0, try_everywhere=[])) == {}
+
+
+def test_clipped_shadows_tell_an_exposure_cut_by_a_constant(scene):
+    from mosaicir.estimators import CLIPPED_SHADOWS, clipped_shadows
+
+    # a cut of 46/255 (MiO's shift at severity 0.77) clips the cat's shadows to black; scaling the
+    # exposure down, or bending the curve, keeps them
+    assert clipped_shadows(np.clip(scene - 46 / 255, 0.0, 1.0)) >= 2 * CLIPPED_SHADOWS
+    assert clipped_shadows(scene) == 0.0
+    assert clipped_shadows(scene * 0.45) == 0.0
+    assert clipped_shadows(scene ** 2) < CLIPPED_SHADOWS
 
 
 def test_low_resolution_is_acted_on_only_when_asked_for():

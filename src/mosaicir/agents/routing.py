@@ -17,7 +17,7 @@ from typing import Literal
 from mosaicir.agents.messages import RESTORATION_ORDER
 from mosaicir.agents.quality import STRONG_EVIDENCE
 from mosaicir.core.names import DEGRADATIONS
-from mosaicir.estimators import UNDEREXPOSED_WHITE  # low light over the whole frame is restored below it
+from mosaicir.estimators import CLIPPED_SHADOWS, UNDEREXPOSED_WHITE  # low light over the whole frame is restored below it
 from mosaicir.perception import PerceptionSummary
 from mosaicir.tools import TOOL_REGISTRY, get_tool
 from mosaicir.trajectory import RoutingStep, WholeFramePass
@@ -159,7 +159,12 @@ def frame_wide_degradations(summary: PerceptionSummary, config) -> dict[str, flo
     reports = summary.degradations
     short = summary.estimates.get("short_exposure", 0.0) > 0
     darkening = [n for n in DEGRADATIONS if ROUTES[n].darkens_frame]
-    dark = short or any(reports[n].covers(share) for n in darkening)
+    # dark all over, or darkened where the shadows are clipped to black: an exposure cut by a
+    # constant (``mio-b`` rain + low light: the derainer, right on its evidence, took the bright
+    # streaks from frames left dark and lowered three of them by 0.75-1.66 dB; docs/BENCHMARKS.md, ``s21``)
+    clipped = (any(reports[n].present for n in darkening)
+               and summary.estimates.get("clipped_shadows", 0.0) >= CLIPPED_SHADOWS)
+    dark = short or clipped or any(reports[n].covers(share) for n in darkening)
     # the white point is a test of the whole frame: where nothing reaches it, a darkening found on
     # part of the frame is enough (``mio-b`` rain + low light: the rain covers the darkening's
     # reading, a white point of 0.46, -0.22 dB left as it was)

@@ -6,14 +6,16 @@ estimates (:mod:`.blur`), noise level (:mod:`.noise`), the dark channel and airl
 
 from mosaicir.estimators.blur import MOTION_MIN_LENGTH, estimate_defocus_radius, estimate_motion
 from mosaicir.estimators.colour import luminance
-from mosaicir.estimators.exposure import UNDEREXPOSED_WHITE, colour_noise, short_exposure, white_point
+from mosaicir.estimators.exposure import (
+    CLIPPED_SHADOWS, UNDEREXPOSED_WHITE, clipped_shadows, colour_noise, short_exposure, white_point,
+)
 from mosaicir.estimators.haze import dark_channel, estimate_airlight
 from mosaicir.estimators.jpeg import block_grid_ratio, blockiness
 from mosaicir.estimators.kernels import convolve, disk_kernel, motion_kernel
 from mosaicir.estimators.noise import estimate_noise_sigma
 
 __all__ = [
-    "MOTION_MIN_LENGTH", "UNDEREXPOSED_WHITE", "block_grid_ratio", "blockiness", "colour_noise", "convolve", "dark_channel", "disk_kernel",
+    "CLIPPED_SHADOWS", "MOTION_MIN_LENGTH", "UNDEREXPOSED_WHITE", "block_grid_ratio", "blockiness", "clipped_shadows", "colour_noise", "convolve", "dark_channel", "disk_kernel",
     "estimate_airlight", "estimate_defocus_radius", "estimate_motion", "estimate_noise_sigma", "luminance",
     "motion_kernel", "short_exposure", "white_point",
 ]

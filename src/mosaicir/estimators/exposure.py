@@ -35,6 +35,19 @@ UNDEREXPOSED_WHITE = 0.7
 SHORT_EXPOSURE_COLOUR_NOISE = 0.02
 
 
+#: Shadows clipped to black: at least this share of the pixels black in every channel (8-bit 0).
+#: A darkening that cuts the exposure by a constant (MiO's ``shift``) clips every shadow below the
+#: cut: 1.0-15.8% of the ``mio-b`` rain + low light frames it darkened; the rainy photographs of
+#: Rain100L and RainTrainH reach at most 0.01% (docs/BENCHMARKS.md, ``s21``).
+CLIPPED_SHADOWS = 0.005
+
+
+def clipped_shadows(image: np.ndarray) -> float:
+    """Share of the pixels of ``image`` (``H x W x 3`` in [0, 1]; every other pixel of every other
+    row) that are black in every channel on the 8-bit grid (value below 0.5/255), in [0, 1]."""
+    return round(float((image[::2, ::2].max(axis=2) < 0.5 / 255.0).mean()), 5)
+
+
 def colour_noise(image: np.ndarray) -> float:
     """Fine colour variation in the flattest 40% of ``image`` (``H x W x 3`` in [0, 1]): the
     median absolute difference of the chroma (RGB minus grey) from its Gaussian blur (sigma 1 px),

@@ -102,10 +102,13 @@ def physical_estimates(image: np.ndarray, maps: DegradationMaps, features: dict[
     ``noise_sigma`` (of 255; 0 when there is no noise), ``jpeg_quality`` (exact from the file's
     tables, else the model inverse of the perceived severity), ``motion_length`` (px) and
     ``motion_angle`` (degrees), ``defocus_radius`` (px), ``airlight`` (0-1), ``white_point`` (0-1,
-    :func:`mosaicir.estimators.white_point`), and ``short_exposure`` (1) when the frame looks like a short exposure
+    :func:`mosaicir.estimators.white_point`) and ``clipped_shadows`` (0-1, the share of pixels black in
+    every channel, :func:`mosaicir.estimators.clipped_shadows`) where low light is flagged, and
+    ``short_exposure`` (1) when the frame looks like a short exposure
     (``mosaicir.estimators.short_exposure``), whether or not low light is flagged."""
     from mosaicir.estimators import (
-        MOTION_MIN_LENGTH, estimate_airlight, estimate_defocus_radius, estimate_motion, short_exposure, white_point,
+        MOTION_MIN_LENGTH, clipped_shadows, estimate_airlight, estimate_defocus_radius, estimate_motion, short_exposure,
+        white_point,
     )
 
     present = set(maps.summary().present)
@@ -133,6 +136,7 @@ def physical_estimates(image: np.ndarray, maps: DegradationMaps, features: dict[
         out["airlight"] = estimate_airlight(_crop_around(image, maps, "haze"))
     if "low_light" in present:
         out["white_point"] = white_point(image)
+        out["clipped_shadows"] = clipped_shadows(image)
     if short_exposure(image):
         out["short_exposure"] = 1.0
     return out
