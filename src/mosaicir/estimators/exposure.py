@@ -37,8 +37,9 @@ SHORT_EXPOSURE_COLOUR_NOISE = 0.02
 
 #: Shadows clipped to black: at least this share of the pixels black in every channel (8-bit 0).
 #: A darkening that cuts the exposure by a constant (MiO's ``shift``) clips every shadow below the
-#: cut: 1.0-15.8% of the ``mio-b`` rain + low light frames it darkened; the rainy photographs of
-#: Rain100L and RainTrainH reach at most 0.01% (docs/BENCHMARKS.md, ``s21``).
+#: cut: 9 of the 10 ``mio-b`` rain + low light frames it darkened reach this (up to 15.8%); the rainy
+#: photographs of Rain100L and RainTrainH reach at most 0.01% (``scripts/clipped_shadows.py``,
+#: docs/BENCHMARKS.md, ``s21``).
 CLIPPED_SHADOWS = 0.005
 
 
