@@ -33,8 +33,8 @@ from mosaicir.core.names import DEGRADATIONS
 from mosaicir.degrade.generator import generate, load_labels, load_manifest
 from mosaicir.io import load_image
 from mosaicir.perception.classical import CELL, classical_features, classical_severity
-from train.restorers import StopRequest
 from train.nets import DegradationMapNet, count_parameters, export_onnx
+from train.restorers import StepBudget, StopRequest
 
 NAME = "perception_mapnet"
 PRESENT = 0.1
@@ -353,17 +353,14 @@ def main(argv: list[str] | None = None) -> None:
         rebuilt_from = state.get("rebuilt_from")
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     log, running, start = [], 0.0, time.perf_counter()
-    total_steps, mark, steps_done = args.steps, start, 0
+    budget, steps_done = StepBudget(args.steps, args.time_budget, start), 0
     stop = StopRequest()
     for step in range(args.steps):
         if stop.requested:
             print(f"stopped on request after {step} steps", flush=True)
             break
-        if args.time_budget is not None and step == 30:
-            mark = time.perf_counter()
-        if args.time_budget is not None and step == 130:  # speed measured after start-up, then the step count is fixed
-            per_step = (time.perf_counter() - mark) / 100
-            total_steps = min(args.steps, max(130, 130 + int((args.time_budget - (time.perf_counter() - start)) / per_step)))
+        total_steps = budget.at(step)
+        if args.time_budget is not None and step == StepBudget.MEASURE_TO:
             print(f"time budget {args.time_budget:.0f} s: {total_steps} steps", flush=True)
         if step >= total_steps:
             break

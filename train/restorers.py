@@ -230,17 +230,12 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
     use_bf16 = device.type == "cuda"
     log: list[dict] = []
     start = time.perf_counter()
-    total_steps = args.steps
-    mark = start
+    budget = StepBudget(args.steps, None if args.steps is not None else args.time_budget, start)
     step = 0
     running = 0.0
     stop = stop or StopRequest.never()
     for degraded, clean in loader:
-        if args.steps is None and step == 30:
-            mark = time.perf_counter()
-        if args.steps is None and step == 130:  # speed measured after start-up, then the step count is fixed
-            per_step = (time.perf_counter() - mark) / 100
-            total_steps = max(130, 130 + int((args.time_budget - (time.perf_counter() - start)) / per_step))
+        total_steps = budget.at(step)
         lr = args.lr * (step / 100 if step < 100 else 0.5 * (1 + math.cos(math.pi * step / max(total_steps or 10**9, 1))))
         for group in optimiser.param_groups:
             group["lr"] = max(lr, 1e-6)
@@ -287,6 +282,28 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
     (out / f"{tool}.md").write_text(model_card(record))
     print(f"{name}: {step} steps in {seconds:.0f} s, validation {validation}", flush=True)
     return record
+
+
+class StepBudget:
+    """The step count of a run: ``steps`` as given, or, with a time budget of ``seconds``, fixed from
+    the speed of steps 30-130 (after start-up) so that the run ends near ``seconds`` after ``start``
+    (at most ``steps`` when both are given; at least 130)."""
+
+    MEASURE_FROM, MEASURE_TO = 30, 130
+
+    def __init__(self, steps: int | None, seconds: float | None, start: float) -> None:
+        self.total, self.seconds, self.start, self._mark = steps, seconds, start, start
+
+    def at(self, step: int) -> int | None:
+        """The step count as known before ``step`` (None while a budget is still being measured)."""
+        if self.seconds is not None and step == self.MEASURE_FROM:
+            self._mark = time.perf_counter()
+        elif self.seconds is not None and step == self.MEASURE_TO:
+            now = time.perf_counter()
+            per_step = (now - self._mark) / (self.MEASURE_TO - self.MEASURE_FROM)
+            fixed = max(self.MEASURE_TO, self.MEASURE_TO + int((self.seconds - (now - self.start)) / per_step))
+            self.total = fixed if self.total is None else min(self.total, fixed)
+        return self.total
 
 
 class StopRequest:
