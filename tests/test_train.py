@@ -46,6 +46,32 @@ def test_later_degradations_reach_both_sides_of_a_pair():
     assert float((degraded - clean).abs().mean()) > 0.01  # and the rain is still there to remove
 
 
+def test_a_band_of_dense_texture_is_set_beside_the_patch_on_both_sides():
+    """``texture_share``: a band (whole rows or columns, a third to two thirds of the patch) of the
+    most textured of four crops of another image replaces part of the patch, the same on both
+    sides of a real pair, so that the band keeps its own degradation."""
+    rng = np.random.default_rng(4)
+    flat = (np.full((128, 128, 3), 110, np.uint8), np.full((128, 128, 3), 100, np.uint8))  # +10 everywhere
+    texture = rng.integers(0, 250, size=(128, 128, 3), dtype=np.uint8)
+    textured = (texture + 5, texture)  # +5 everywhere
+    dataset = DegradationPairs([texture], "noise", patch=48, real_pairs=[flat, textured], real_share=1.0, texture_share=1.0)
+    def is_band(mask: np.ndarray) -> bool:  # whole rows or whole columns, a third to two thirds
+        rows, cols = mask.any(axis=1), mask.any(axis=0)
+        return (bool(mask[np.ix_(rows, cols)].all()) and (rows.all() or cols.all())
+                and 48 // 3 <= min(rows.sum(), cols.sum()) <= 2 * 48 // 3)
+
+    for seed in range(12):
+        degraded, clean = dataset.pair(np.random.default_rng(seed))
+        difference = np.round(255 * (degraded - clean).numpy()).astype(int)
+        assert set(np.unique(difference)) == {5, 10}  # both pairs in one patch, each with its own change
+        assert (difference == difference[:1]).all()  # the same band in every channel
+        assert is_band(difference[0] == 5) or is_band(difference[0] == 10)
+    # synthetic pairs: the band is set into the clean crop before it is degraded
+    plain = DegradationPairs([np.full((160, 160, 3), 128, np.uint8), texture], "noise", patch=48, clean_fraction=1.0, texture_share=1.0)
+    _, clean = plain.pair(np.random.default_rng(0))
+    assert float(clean.std()) > 0.05  # the flat image drawn or not, texture is in the view
+
+
 def test_then_is_parsed_and_checked():
     from train.restorers import parse_args
 

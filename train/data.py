@@ -96,18 +96,26 @@ class DegradationPairs(torch.utils.data.IterableDataset):
             ``severity_range``): the network learns to remove its own degradation under them and
             to leave them (low resolution after rain widens the streaks, as in MiO's rain + low
             resolution). Only degradations that are a fixed function of their parameters.
+        texture_share: share of the patches made of two: the patch as drawn, and over a random
+            band of it (a third to two thirds of its side, along either axis) the most textured of
+            four crops of another image, or of another real pair (:meth:`textured_band`); the
+            same band on both sides of the pair. A network with a global context branch sees
+            dense texture beside flat, degraded parts in one view, as a large tile shows it at
+            inference, and learns not to read the whole view as clean.
     """
 
     def __init__(self, images: list[np.ndarray], degradation: str, patch: int = 128,
                  clean_fraction: float = 0.1, severity_range: tuple[float, float] = (0.1, 1.0), seed: int = 0,
                  saturation: float = 1.0, real_pairs: list[tuple[np.ndarray, np.ndarray]] | None = None,
                  real_share: float = 0.0, model_settings: dict[str, float] | None = None,
-                 then: tuple[tuple[str, float], ...] = ()) -> None:
+                 then: tuple[tuple[str, float], ...] = (), texture_share: float = 0.0) -> None:
         super().__init__()
+        self.texture_share = texture_share
         self.then = [(get_degradation(name), float(probability)) for name, probability in then]
         self.real_pairs = real_pairs or []
         self.real_share = real_share if self.real_pairs else 0.0
         self.images = images
+        self.image_sources = [(image,) for image in images]
         self.model = copy.copy(get_degradation(degradation)) if model_settings else get_degradation(degradation)
         for attribute, value in (model_settings or {}).items():
             if not hasattr(self.model, attribute):
@@ -141,6 +149,10 @@ class DegradationPairs(torch.utils.data.IterableDataset):
         crop = np.rot90(crop, int(rng.integers(4)))
         if rng.random() < 0.5:
             crop = crop[:, ::-1]
+        if self.texture_share and rng.random() < self.texture_share:
+            band, rows, cols = self.textured_band(rng, self.image_sources, size)
+            crop = np.ascontiguousarray(crop).copy()
+            crop[rows, cols] = band[0]
         clean = np.ascontiguousarray(crop).astype(np.float32) / 255.0
         if self.saturation > 1.0:
             clean = saturate(clean, float(rng.uniform(1.0, self.saturation)))
@@ -165,16 +177,50 @@ class DegradationPairs(torch.utils.data.IterableDataset):
         size = min(self.patch, height, width)
         y, x = int(rng.integers(0, height - size + 1)), int(rng.integers(0, width - size + 1))
         turns, flip = int(rng.integers(4)), rng.random() < 0.5
+        band = None
+        if self.texture_share and rng.random() < self.texture_share:
+            band = self.textured_band(rng, [pair for pair in self.real_pairs if pair[0] is not degraded] or self.real_pairs, size)
 
-        def view(image: np.ndarray) -> torch.Tensor:
+        def view(image: np.ndarray, side: int) -> torch.Tensor:
             crop = np.rot90(image[y:y + size, x:x + size], turns)
             crop = crop[:, ::-1] if flip else crop
+            if band is not None:
+                crop = np.ascontiguousarray(crop).copy()
+                crop[band[1], band[2]] = band[0][side]
             if size < self.patch:
                 crop = cv2.copyMakeBorder(np.ascontiguousarray(crop), 0, self.patch - size, 0, self.patch - size,
                                           cv2.BORDER_REFLECT_101)
             return torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)).astype(np.float32) / 255.0)
 
-        return view(degraded), view(clean)
+        return view(degraded, 0), view(clean, 1)
+
+    def textured_band(self, rng: np.random.Generator, sources: list[tuple[np.ndarray, ...]], size: int):
+        """A band of a ``size`` x ``size`` patch (a third to two thirds of its side, along a random
+        axis) and its content: of four crops of that shape from random ``sources`` (tuples of
+        aligned ``uint8`` images, e.g. a real pair), the one of most gradient energy in its last image
+        (the clean side). Returns ``(contents, rows, cols)``: one array per image of the tuple,
+        and the slices of the patch they replace."""
+        width = int(rng.integers(size // 3, 2 * size // 3 + 1))
+        start = int(rng.integers(0, size - width + 1))
+        along_rows = rng.random() < 0.5
+        height_b, width_b = (width, size) if along_rows else (size, width)
+        rows = slice(start, start + width) if along_rows else slice(0, size)
+        cols = slice(0, size) if along_rows else slice(start, start + width)
+        best, best_energy = None, -1.0
+        for _ in range(4):
+            source = sources[int(rng.integers(len(sources)))]
+            height, width_s = source[0].shape[:2]
+            if height < height_b or width_s < width_b:
+                continue
+            y, x = int(rng.integers(0, height - height_b + 1)), int(rng.integers(0, width_s - width_b + 1))
+            contents = tuple(image[y:y + height_b, x:x + width_b] for image in source)
+            grey = contents[-1].astype(np.float32).mean(axis=2)
+            energy = float(np.abs(np.diff(grey, axis=0)).mean() + np.abs(np.diff(grey, axis=1)).mean())
+            if energy > best_energy:
+                best, best_energy = contents, energy
+        if best is None:  # no source large enough: the patch's own first source, tiled
+            best = tuple(cv2.resize(image, (width_b, height_b), interpolation=cv2.INTER_AREA) for image in sources[0])
+        return best, rows, cols
 
 
 def saturate(image: np.ndarray, factor: float) -> np.ndarray:

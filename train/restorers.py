@@ -78,6 +78,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="severities of the synthetic training pairs, uniform in [LO, HI]")
     parser.add_argument("--clean-fraction", type=float, default=0.1,
                         help="share of synthetic pairs left undegraded (teaches the network to leave clean content alone)")
+    parser.add_argument("--texture-share", type=float, default=0.0,
+                        help="share of patches with a band of dense texture from another image beside their own content")
     parser.add_argument("--pairs", nargs="*", default=[],
                         help="paired sets made by others (SET/input, SET/target matched by stem) to mix into training")
     parser.add_argument("--pairs-share", type=float, default=0.5, help="share of training patches cut from --pairs")
@@ -214,7 +216,8 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
     real_train, real_val, real_val_names = load_real_pairs(args.pairs, args.pairs_holdout) if args.pairs else ([], [], [])
     dataset = DegradationPairs(train_images, degradation, patch=args.patch, seed=args.seed,
                                saturation=args.saturation, clean_fraction=args.clean_fraction, real_pairs=real_train, real_share=args.pairs_share,
-                               severity_range=tuple(args.severity), model_settings=settings, then=tuple(args.then))
+                               severity_range=tuple(args.severity), model_settings=settings, then=tuple(args.then),
+                               texture_share=args.texture_share)
     loader = pair_loader(dataset, args.batch, args.workers)
     model = build_network(name, width, Path(args.first_stage_dir))
     checkpoint = out / f"{tool}.pt"
@@ -271,7 +274,7 @@ def train_one(name: str, images: list[np.ndarray], args: argparse.Namespace, out
         "tool": tool, "network": name, "degradation": degradation, "model_settings": settings, "first_stage": REFINERS[name][1] if name in REFINERS else None,
         "width": width, "parameters": count_parameters(model), "steps": step,
         "resumed_from_steps": resumed_from, "steps_total": steps_total, "stopped_early": stop.requested,
-        "severity": list(args.severity), "batch": args.batch, "patch": args.patch, "clean_fraction": args.clean_fraction, "then": [list(t) for t in args.then], "lr": args.lr, "saturation": args.saturation, "seed": args.seed, "seconds": round(seconds, 1),
+        "severity": list(args.severity), "batch": args.batch, "patch": args.patch, "clean_fraction": args.clean_fraction, "texture_share": args.texture_share, "then": [list(t) for t in args.then], "lr": args.lr, "saturation": args.saturation, "seed": args.seed, "seconds": round(seconds, 1),
         "device": torch.cuda.get_device_name(0) if device.type == "cuda" else platform.processor() or "cpu",
         "train_images": len(train_images), "validation": validation, "data": [str(d) for d in args.data],
         "pairs": [str(d) for d in args.pairs], "pairs_share": args.pairs_share if args.pairs else 0.0,
@@ -407,6 +410,7 @@ def model_card(record: dict) -> str:
             + (f" --severity {record['severity'][0]} {record['severity'][1]}" if tuple(record.get("severity", (0.1, 1.0))) != (0.1, 1.0) else "")
             + (f" --pairs {' '.join(record['pairs'])} --pairs-share {record['pairs_share']} --pairs-holdout {record['pairs_holdout']}"
                if record.get("pairs") else "")
+            + (f" --texture-share {record['texture_share']}" if record.get("texture_share") else "")
             + (" --then " + " ".join(f"{n}:{p:g}" for n, p in record["then"]) if record.get("then") else ""))
     if record.get("resumed_from_steps"):
         recipe = (f"`{base} --steps {record['resumed_from_steps']}`, then fine-tuning "
