@@ -15,7 +15,7 @@ from mosaicir.agents import (
     ScriptedPlanner, make_planner,
 )
 from mosaicir.agents.messages import QualityVerdict
-from mosaicir.agents.planners import PlanState, Rollback, Selection
+from mosaicir.agents.planners import STALE_FACTORS, PlanState, Rollback, Selection, guesses
 from mosaicir.core.errors import InvalidInputError, UnknownNameError
 from mosaicir.core.image import psnr
 from mosaicir.fusion import RegionResult, fuse
@@ -252,6 +252,36 @@ def test_expert_drops_what_an_earlier_step_restored_too(scene):
     task = RegionTask(region=0, box=(0, 0, 192, 256), signature={"defocus_blur": 0.5, "haze": 0.5})
     outcome = RegionExpert(ScriptedPlanner(chain), quality).run(task, scene, None)
     assert [c.tool for c in outcome.chain] == ["wiener_defocus", "dehaze_unet"]
+
+
+def test_prior_offers_weaker_settings_once_a_step_of_the_pass_was_accepted(scene):
+    # the noise severity was read before the JPEG step, which removed much of the noise: after it
+    # was accepted the round also offers non-local means at weaker sigmas, and the best scored wins;
+    # not after a step that does not lessen noise, nor for a blur read before the JPEG step
+    planner = make_planner("prior")
+    fresh = PlanState(signature={"jpeg": 0.6, "noise": 0.57}, remaining=["noise"])
+    first = planner.propose(fresh)
+    assert type(planner.round_selection(fresh)).__name__ == "FirstAccepted"
+    after = PlanState(signature={"jpeg": 0.6, "noise": 0.57}, remaining=["noise"], restored=["jpeg"])
+    offered = planner.propose(after)
+    assert type(planner.round_selection(after)).__name__ == "BestScored"
+    sigmas = [c.params["sigma"] for c in offered if c.tool == "nl_means"]
+    assert sigmas[0] == next(c.params["sigma"] for c in first if c.tool == "nl_means")
+    assert sigmas == sorted(sigmas, reverse=True) and len(sigmas) == 1 + len(STALE_FACTORS)
+    assert len({c.tool for c in offered if c.tool != "nl_means"}) == len(offered) - len(sigmas)  # networks once
+    for state in (PlanState(signature={"rain": 0.5, "noise": 0.57}, remaining=["noise"], restored=["rain"]),
+                  PlanState(signature={"jpeg": 0.6, "defocus_blur": 0.5}, remaining=["defocus_blur"], restored=["jpeg"])):
+        assert type(planner.round_selection(state)).__name__ == "FirstAccepted"
+        assert len(planner.propose(state)) == len(guesses(state, state.remaining[0]))
+    # in the expert: the JPEG step accepted, then every noise candidate runs; the best scored wins
+    readings = [{"jpeg": 0.6, "noise": 0.57}, {"jpeg": 0.0, "noise": 0.5},
+                {"noise": 0.45}, {"noise": 0.3}, {"noise": 0.2}, {"noise": 0.1}]
+    task = RegionTask(region=0, box=(0, 0, 192, 256), signature={"jpeg": 0.6, "noise": 0.57})
+    outcome = RegionExpert(make_planner("prior"), ReadingsQuality(readings)).run(task, scene, None)
+    assert [c.tool for c in outcome.chain] == ["dejpeg_unet", "nl_means"]
+    assert outcome.chain[1].params["sigma"] == min(sigmas)
+    rolled = [s.reason for s in outcome.steps if s.kind == "decision" and s.decision == "rollback"]
+    assert rolled.count("another candidate scored better") == len(offered) - 1
 
 
 @pytest.mark.parametrize("planner", ["prior", "greedy", "search"])

@@ -189,7 +189,7 @@ class RegionExpert:
                                                  reason=f"no allowed tool for {head} ({', '.join(state.tools[head])})"))
                 self.planner.give_up(state, head)
                 continue
-            selection = self.planner.selection()  # the planner's rule for this round's candidates
+            selection = self.planner.round_selection(state)  # the planner's rule for this round's candidates
             absent: dict[str, str] = {}  # degradation -> the tool whose own test found none of it
             for candidate in candidates:
                 if state.budget_left <= 0:
@@ -242,7 +242,7 @@ class RegionExpert:
             result.chain.append(candidate)
             if verdict.evidence is not None:
                 result.evidenced.append(candidate.tool)
-            state.done(candidate.degradation)
+            state.accept(candidate.degradation)
             result.steps.append(DecisionStep(region=region, call=call, tool=candidate.tool, decision="accept",
                                              reason=verdict.reason))
             stage = get_degradation(candidate.degradation).stage

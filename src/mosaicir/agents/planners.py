@@ -7,7 +7,11 @@ signature) and proposes candidates. The region expert runs them and asks the qua
 * ``prior``: the reverse of the physical order (compression, then imaging, then scene
   degradations, as MAIR does); per degradation the best measured tool, then its alternative;
   a degradation whose tools are all rejected is skipped. Its selection is :class:`FirstAccepted`:
-  the first accepted candidate is kept.
+  the first accepted candidate is kept. A severity read before an accepted step that removes
+  part of that degradation too overstates what is left (removing JPEG's blocks smooths much of the
+  noise under them: :data:`LESSENED_BY`), so that round also offers weaker settings of the tools
+  whose parameters follow the severity (:data:`STALE_FACTORS`), and the best scored of its
+  candidates wins (:class:`BestScored`).
 * ``greedy``: at each step every candidate tool for every remaining degradation is run and the
   one the quality agent scores best is kept (as Q-Agent does): :class:`BestScored`.
 * ``search``: exploration with reflection and rollback under a budget (as AgenticIR does): after
@@ -47,6 +51,7 @@ class PlanState:
     remembered: list[Candidate] = field(default_factory=list)
     hints: dict[str, float] = field(default_factory=dict)  # whole-image estimates, e.g. airlight
     tools: dict[str, list[str]] = field(default_factory=dict)  # the only tools allowed per degradation (RegionTask.tools)
+    restored: list[str] = field(default_factory=list)  # degradations with an accepted step, in order
 
     def was_rejected(self, candidate: Candidate) -> bool:
         return (candidate.degradation, candidate.tool, json.dumps(candidate.params, sort_keys=True)) in self.rejected
@@ -64,6 +69,11 @@ class PlanState:
         """``degradation`` needs nothing more (restored, found absent, or given up)."""
         if degradation in self.remaining:
             self.remaining.remove(degradation)
+
+    def accept(self, degradation: str) -> None:
+        """A step for ``degradation`` was accepted: the image changed since the severities were read."""
+        self.restored.append(degradation)
+        self.done(degradation)
 
     def done_all(self) -> None:
         """Nothing more to restore."""
@@ -220,6 +230,11 @@ class Planner:
     def propose(self, state: PlanState) -> list[Candidate]:
         raise NotImplementedError
 
+    def round_selection(self, state: PlanState) -> Selection:
+        """The rule for the round just proposed for ``state`` (:attr:`selection` unless a planner
+        decides per round)."""
+        return self.selection()
+
     def give_up(self, state: PlanState, degradation: str) -> None:
         """Every candidate for ``degradation`` was rejected: skip it."""
         state.done(degradation)
@@ -231,6 +246,24 @@ class Planner:
         return [c for c in ordered if not state.was_rejected(c)]
 
 
+#: Degradations whose severity, read before the pass, an accepted step for another also lessens:
+#: the JPEG networks smooth the noise under the blocks. Not blur or haze after an earlier step: a
+#: deblurring or dehazing round compared by score after the JPEG or rain step chose settings the
+#: score liked and PSNR did not (`mio-a` defocus blur + JPEG under ``global`` +1.06 -> +0.07 dB;
+#: docs/BENCHMARKS.md, `s22`).
+LESSENED_BY: dict[str, tuple[str, ...]] = {"noise": ("jpeg",)}
+#: Severity factors ``prior`` adds where a step of :data:`LESSENED_BY` was accepted (see the
+#: module's docstring): on `mio-a`'s `CSet14_comic` noise + JPEG, non-local means at the severity
+#: read before the JPEG step (34/255) took the frame from 21.1 dB after that step to 19.6; at
+#: 12/255 to 21.7, and the quality agent scores 12-17/255 best (docs/BENCHMARKS.md, `s22`).
+STALE_FACTORS: tuple[float, ...] = (0.6, 0.35)
+
+
+def read_stale(state: PlanState, degradation: str) -> bool:
+    """Whether a step accepted in this pass also lessened ``degradation`` (:data:`LESSENED_BY`)."""
+    return any(earlier in state.restored for earlier in LESSENED_BY.get(degradation, ()))
+
+
 class PriorPlanner(Planner):
     name = "prior"
 
@@ -238,7 +271,17 @@ class PriorPlanner(Planner):
         if not state.remaining:
             return []
         degradation = state.remaining[0]
-        return self._remembered_first(state, degradation, guesses(state, degradation))
+        candidates = guesses(state, degradation)
+        if read_stale(state, degradation):
+            for factor in STALE_FACTORS:
+                candidates += guesses(state, degradation, factor)
+            candidates = list({(c.tool, json.dumps(c.params, sort_keys=True)): c for c in candidates}.values())
+        return self._remembered_first(state, degradation, candidates)
+
+    def round_selection(self, state: PlanState) -> Selection:
+        """:class:`BestScored` for a degradation read before a step that lessened it, else
+        :class:`FirstAccepted`."""
+        return BestScored() if state.remaining and read_stale(state, state.remaining[0]) else FirstAccepted()
 
 
 class GreedyPlanner(Planner):
