@@ -101,6 +101,15 @@ def guesses(state: PlanState, degradation: str, factor: float = 1.0) -> list[Can
     return [first_guess(degradation, tool, severity, state.hints) for tool in names]
 
 
+def guesses_at(state: PlanState, degradation: str, factors: tuple[float, ...]) -> list[Candidate]:
+    """:func:`guesses` at the severity, then at each of ``factors`` times it, each distinct
+    (tool, parameters) once, in that order."""
+    candidates = guesses(state, degradation)
+    for factor in factors:
+        candidates += guesses(state, degradation, factor)
+    return list({(c.tool, json.dumps(c.params, sort_keys=True)): c for c in candidates}.values())
+
+
 def first_guess(degradation: str, tool: str, severity: float, hints: dict[str, float] | None = None) -> Candidate:
     """The tool's parameters for the severity, with the coordinator's whole-image estimates (e.g.
     one airlight for every hazy region) filled into the fields of the same name."""
@@ -271,12 +280,8 @@ class PriorPlanner(Planner):
         if not state.remaining:
             return []
         degradation = state.remaining[0]
-        candidates = guesses(state, degradation)
-        if read_stale(state, degradation):
-            for factor in STALE_FACTORS:
-                candidates += guesses(state, degradation, factor)
-            candidates = list({(c.tool, json.dumps(c.params, sort_keys=True)): c for c in candidates}.values())
-        return self._remembered_first(state, degradation, candidates)
+        factors = STALE_FACTORS if read_stale(state, degradation) else ()
+        return self._remembered_first(state, degradation, guesses_at(state, degradation, factors))
 
     def round_selection(self, state: PlanState) -> Selection:
         """:class:`BestScored` for a degradation read before a step that lessened it, else
@@ -307,11 +312,7 @@ class SearchPlanner(Planner):
         if not state.remaining:
             return []
         degradation = state.remaining[0]
-        candidates = guesses(state, degradation)
-        for factor in self.variations:
-            candidates += guesses(state, degradation, factor)
-        unique = list({(c.tool, json.dumps(c.params, sort_keys=True)): c for c in candidates}.values())
-        return self._remembered_first(state, degradation, unique)
+        return self._remembered_first(state, degradation, guesses_at(state, degradation, self.variations))
 
     def give_up(self, state: PlanState, degradation: str) -> None:
         state.done(degradation)
