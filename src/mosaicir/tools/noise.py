@@ -167,6 +167,10 @@ class DenoiseNet(OnnxRestorer):
 
 
 class DenoiseCameraParams(NetworkParams):
+    # 0.9: the network trained with texture bands removes a little more than it should on some
+    # clean photographs taken in dim light (the Sun-Hays brewery at dusk: 39.3 dB at 1.0, 40.2 at
+    # 0.9); on PolyU 0.9 keeps +2.15 of the +2.20 (docs/REAL.md, session of s22)
+    strength: float = Field(0.9, ge=0.0, le=1.0, description="blend of the network's result with the input")
     nlmeans_share: float = Field(0.3, ge=0.0, le=1.0, description="share of OpenCV's colour non-local means "
                                  "averaged into the network's result (0: the network alone)")
     nlmeans_h_factor: float = Field(1.6, ge=0.1, le=4.0, description="its strength h, per unit of the RMS "
