@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+from pathlib import Path
+
 import numpy as np
 
 from mosaicir.bench.run import oracle_restore, region_psnr
@@ -12,6 +14,7 @@ from mosaicir.degrade.generator import generate, load_manifest
 from mosaicir.degrade.recipe import ItemRecipe, render
 from mosaicir.io import load_image
 
+ROOT = Path(__file__).resolve().parents[1]
 KEYS = {"psnr", "ssim", "region_psnr", "seconds", "tool_calls"}
 
 
@@ -35,6 +38,15 @@ def test_bench_run_writes_outputs_results_and_report(tmp_path):
     assert document["strategies"]["oracle"]["psnr"] >= document["input"]["psnr"]
     assert "<svg" in (res / "report.html").read_text()
     assert "| spatial |" in result.stdout
+    # the per-tile bound over the same outputs: tile by tile the least error, so never below any result
+    bound = subprocess.run([sys.executable, str(ROOT / "scripts" / "tile_selection_bound.py"), str(data), str(res),
+                            "--strategies", "global", "spatial", "oracle", "--tiles", "16"],
+                           capture_output=True, text=True, timeout=300)
+    assert bound.returncode == 0, bound.stderr
+    gains = {line.split(" | ")[0].strip("| "): float(line.split(" | ")[1].strip("| "))
+             for line in bound.stdout.splitlines() if line.startswith("| ") and not line.startswith(("| result", "| ---"))}
+    assert set(gains) >= {"global", "spatial", "oracle", "input or any of the 3 results, per 16-px tile"}
+    assert gains["input or any of the 3 results, per 16-px tile"] >= max(gains["global"], gains["spatial"], gains["oracle"], 0.0) - 0.01
 
 
 def test_bench_run_refuses_unknown_strategy(tmp_path):
