@@ -114,3 +114,22 @@ def test_bench_run_takes_the_items_matching_a_pattern(tmp_path):
                               str(tmp_path / "res2"), "--strategies", "none", "--only", "*nothing*"], capture_output=True,
                              text=True, timeout=300)
     assert missing.returncode != 0 and "matches '*nothing*'" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_tile_judge_never_beats_its_own_bound(tmp_path):
+    """scripts/tile_judge.py on a tiny generated set: features of every step on every tile, a judge
+    fitted and scored; whatever it chooses, the per-tile best step (its bound) is at least as good."""
+    data = tmp_path / "set"
+    generate("mosaic", data, n=2, seed=5, max_side=96)
+    script = str(ROOT / "scripts" / "tile_judge.py")
+    collect = subprocess.run([sys.executable, script, "collect", str(data), "--out", str(tmp_path / "f.npz")],
+                             capture_output=True, text=True, timeout=600)
+    assert collect.returncode == 0, collect.stderr
+    frames = np.load(tmp_path / "f.npz")
+    assert len(frames["names"]) == 2 and frames["gains_0"].shape[0] == frames["errors_0"].shape[0] - 1
+    judged = subprocess.run([sys.executable, script, "evaluate", "--train", str(tmp_path / "f.npz"), "--test",
+                             str(tmp_path / "f.npz"), "--trees", "10", "--neighbours", "3", "--smooth", "3"],
+                            capture_output=True, text=True, timeout=300)
+    assert judged.returncode == 0, judged.stderr
+    row = [line for line in judged.stdout.splitlines() if line.startswith("| f |")][0].split(" | ")
+    assert float(row[-1].strip("| ")) >= float(row[2]) - 1e-6
