@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from pathlib import Path
 
@@ -179,52 +180,78 @@ def with_neighbours(frame: dict[str, np.ndarray], size: int) -> np.ndarray:
     return np.concatenate([features, around], axis=-1)
 
 
-def evaluate(args: argparse.Namespace) -> None:
+def photograph(name: str) -> str:
+    """The photograph a frame was cut from (PolyU names its crops ``..._N``)."""
+    return re.sub(r"_\d+$", "", name)
+
+
+def fit(frames: list[dict[str, np.ndarray]], args: argparse.Namespace):
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    train = [frame for path in args.train for frame in load(path)]
     x = np.concatenate([with_neighbours(f, args.neighbours).reshape(-1, with_neighbours(f, args.neighbours).shape[-1])
-                        for f in train])
-    y = np.concatenate([f["gains"].ravel() for f in train])
+                        for f in frames])
+    y = np.concatenate([f["gains"].ravel() for f in frames])
     loss = {"loss": "quantile", "quantile": args.quantile} if args.quantile else {}
-    model = HistGradientBoostingRegressor(max_iter=args.trees, learning_rate=0.05, max_leaf_nodes=31,
-                                          min_samples_leaf=40, random_state=0, **loss).fit(x, y)
-    print(f"fitted on {len(train)} frames, {len(y)} tile steps\n")
+    return HistGradientBoostingRegressor(max_iter=args.trees, learning_rate=0.05, max_leaf_nodes=31,
+                                         min_samples_leaf=40, random_state=0, **loss).fit(x, y)
+
+
+def decide(model, frame: dict[str, np.ndarray], args: argparse.Namespace) -> tuple[float, float, float]:
+    """``(gain of the composite, gain of the per-tile bound, share of tiles changed)`` for one frame."""
+    candidates, tiles, _ = frame["features"].shape
+    features = with_neighbours(frame, args.neighbours)
+    predicted = model.predict(features.reshape(-1, features.shape[-1])).reshape(candidates, tiles)
+    if args.smooth > 1:  # regions are contiguous: average each step's predictions over neighbouring tiles
+        rows, cols = (int(v) for v in frame["shape"])
+        predicted = np.stack([cv2.blur(p.reshape(rows, cols).astype(np.float32), (args.smooth, args.smooth),
+                                       borderType=cv2.BORDER_REFLECT).ravel() for p in predicted])
+    best = predicted.argmax(axis=0)
+    take = predicted[best, np.arange(tiles)] > args.threshold
+    errors = frame["errors"]  # row 0: the input
+    chosen = np.where(take, errors[best + 1, np.arange(tiles)], errors[0])
+    before = 10 * np.log10(1.0 / max(float(errors[0].mean()), 1e-10))
+    after = 10 * np.log10(1.0 / max(float(chosen.mean()), 1e-10))
+    top = 10 * np.log10(1.0 / max(float(errors.min(axis=0).mean()), 1e-10))
+    return after - before, top - before, float(take.mean())
+
+
+def report(name: str, frames: list[dict[str, np.ndarray]], results: list[tuple[float, float, float]]) -> None:
+    gains, oracle, changed = (np.array(column) for column in zip(*results))
+    worst = int(np.argmin(gains))
+    if all(float(f["errors"][0].max()) == 0.0 for f in frames):  # clean photographs: the reference is the input
+        psnrs = [100.0 + g if g < 0 else 100.0 for g in gains]  # the input's error floors at 1e-10 (100 dB)
+        print(f"| {name} (PSNR against the input) | {len(frames)} | {sum(p < 40.0 for p in psnrs)} below "
+              f"40 dB, {sum(p < 100.0 for p in psnrs)} changed | {changed.mean():.0%} | | {frames[worst]['name']} "
+              f"({psnrs[worst]:.1f} dB) | |", flush=True)
+        return
+    print(f"| {name} | {len(frames)} | {gains.mean():+.2f} | {changed.mean():.0%} | {int((gains < -0.1).sum())} | "
+          f"{frames[worst]['name']} ({gains[worst]:+.2f}) | {oracle.mean():+.2f} |", flush=True)
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    train = [frame for path in args.train for frame in load(path)]
+    real = {Path(path).stem: load(path) for path in args.real}
+    model = fit(train + [f for frames in real.values() for f in frames], args)
+    print(f"fitted on {len(train)} frames{f' and {sum(map(len, real.values()))} real ones' if real else ''}\n")
     print("| set | frames | composite gain (dB) | tiles changed | frames lowered by 0.1 dB | worst | "
           "best single step per tile (true) |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for path in args.test:
         frames = load(path)
-        gains, oracle, changed, worst = [], [], [], (99.0, "")
-        for frame in frames:
-            candidates, tiles, _ = frame["features"].shape
-            features = with_neighbours(frame, args.neighbours)
-            predicted = model.predict(features.reshape(-1, features.shape[-1])).reshape(candidates, tiles)
-            if args.smooth > 1:  # regions are contiguous: average each step's predictions over neighbouring tiles
-                rows, cols = (int(v) for v in frame["shape"])
-                predicted = np.stack([cv2.blur(p.reshape(rows, cols).astype(np.float32), (args.smooth, args.smooth),
-                                               borderType=cv2.BORDER_REFLECT).ravel() for p in predicted])
-            best = predicted.argmax(axis=0)
-            take = predicted[best, np.arange(tiles)] > args.threshold
-            errors = frame["errors"]  # row 0: the input
-            chosen = np.where(take, errors[best + 1, np.arange(tiles)], errors[0])
-            before = 10 * np.log10(1.0 / max(float(errors[0].mean()), 1e-10))
-            after = 10 * np.log10(1.0 / max(float(chosen.mean()), 1e-10))
-            top = 10 * np.log10(1.0 / max(float(errors.min(axis=0).mean()), 1e-10))
-            gains.append(after - before)
-            oracle.append(top - before)
-            changed.append(float(take.mean()))
-            if after - before < worst[0]:
-                worst = (after - before, frame["name"])
-        lowered = sum(g < -0.1 for g in gains)
-        if all(float(f["errors"][0].max()) == 0.0 for f in frames):  # clean photographs: the reference is the input
-            psnrs = [100.0 + g if g < 0 else 100.0 for g in gains]  # the input's error floors at 1e-10 (100 dB)
-            print(f"| {Path(path).stem} (PSNR against the input) | {len(frames)} | {sum(p < 40.0 for p in psnrs)} below "
-                  f"40 dB, {sum(p < 100.0 for p in psnrs)} changed | {np.mean(changed):.0%} | | {worst[1]} "
-                  f"({100.0 + worst[0]:.1f} dB) | |", flush=True)
-            continue
-        print(f"| {Path(path).stem} | {len(frames)} | {np.mean(gains):+.2f} | {np.mean(changed):.0%} | {lowered} | "
-              f"{worst[1]} ({worst[0]:+.2f}) | {np.mean(oracle):+.2f} |", flush=True)
+        report(Path(path).stem, frames, [decide(model, frame, args) for frame in frames])
+    if real:  # each real frame judged by a model that saw no frame of its photograph (two folds by photograph)
+        fold = {name: {f["name"]: sorted({photograph(g["name"]) for g in frames}).index(photograph(f["name"])) % 2
+                       for f in frames} for name, frames in real.items()}
+        results: dict[str, dict[str, tuple[float, float, float]]] = {name: {} for name in real}
+        for held in (0, 1):
+            others = [f for name, frames in real.items() for f in frames if fold[name][f["name"]] != held]
+            model = fit(train + others, args)
+            for name, frames in real.items():
+                for f in frames:
+                    if fold[name][f["name"]] == held:
+                        results[name][f["name"]] = decide(model, f, args)
+        for name, frames in real.items():
+            report(f"{name} (photographs it did not see)", frames, [results[name][f["name"]] for f in frames])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -238,7 +265,9 @@ def main(argv: list[str] | None = None) -> None:
     gather.add_argument("--out", required=True)
     judge = commands.add_parser("evaluate", help="fit on --train, decide and score on each --test")
     judge.add_argument("--train", nargs="+", required=True)
-    judge.add_argument("--test", nargs="+", required=True)
+    judge.add_argument("--test", nargs="+", default=[])
+    judge.add_argument("--real", nargs="*", default=[],
+                       help="real paired sets also trained on: each scored by models fitted without its photographs")
     judge.add_argument("--threshold", type=float, default=0.3, help="least predicted gain (dB) for a tile to change")
     judge.add_argument("--trees", type=int, default=300)
     judge.add_argument("--quantile", type=float, default=0.0,
