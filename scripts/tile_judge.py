@@ -19,6 +19,9 @@ judge without the reference keeps is the question.
     .venv/bin/python scripts/tile_judge.py collect ../shared/data/paired/PolyU --paired --out runs/tilejudge/polyu.npz
     # fit on some, decide and score on others (PSNR of the tile-by-tile composite against the reference)
     .venv/bin/python scripts/tile_judge.py evaluate --train runs/tilejudge/train-*.npz --test runs/tilejudge/mosaic.npz runs/tilejudge/polyu.npz
+    # real pairs trained on as well, each scored by a judge fitted without its photograph
+    .venv/bin/python scripts/tile_judge.py evaluate --train runs/tilejudge/train-*.npz --test runs/tilejudge/mosaic.npz \
+        --real runs/tilejudge/polyu.npz
 
 Frames are cropped to a multiple of the tile (PSNR on the crop). A measurement, not a strategy:
 hard tile borders, no chains of steps.
