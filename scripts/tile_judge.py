@@ -191,8 +191,8 @@ def photograph(name: str) -> str:
 def fit(frames: list[dict[str, np.ndarray]], args: argparse.Namespace):
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    x = np.concatenate([with_neighbours(f, args.neighbours).reshape(-1, with_neighbours(f, args.neighbours).shape[-1])
-                        for f in frames])
+    features = [with_neighbours(f, args.neighbours) for f in frames]
+    x = np.concatenate([f.reshape(-1, f.shape[-1]) for f in features])
     y = np.concatenate([f["gains"].ravel() for f in frames])
     loss = {"loss": "quantile", "quantile": args.quantile} if args.quantile else {}
     return HistGradientBoostingRegressor(max_iter=args.trees, learning_rate=0.05, max_leaf_nodes=31,
