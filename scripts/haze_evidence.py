@@ -5,24 +5,96 @@ of the darkest pixels (a grey veil).
 
     .venv/bin/python scripts/haze_evidence.py ../shared/data/paired/SOTS_indoor/input \
         ../shared/data/paired/PolyU/input ../shared/data/paired/Rain100L/input ../shared/data/natural
+
+With ``--local``, the same tests made on the part of the frame whose 61-px floor is lifted
+(haze over part of a frame, as the ``mosaic`` suite makes it, fails the whole-frame floor test),
+and the dark-channel step at that evidence (the tool's own transmission and veil bound): PSNR of
+the step against the input, or its gain against the photograph of the same name in
+``--references`` (a generated set's ``clean`` folder). Not shipped: ``docs/BENCHMARKS.md``, ``s24``.
+
+    .venv/bin/python scripts/haze_evidence.py --local bench-data/old-mosaic-heldout/degraded \
+        --references bench-data/old-mosaic-heldout/clean
+    .venv/bin/python scripts/haze_evidence.py --local ../shared/data/natural ../shared/data/paired/PolyU/input
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import cv2
 import numpy as np
 
+from mosaicir.core.image import psnr
 from mosaicir.io import iter_image_files, load_image
-from mosaicir.tools.haze import HAZE_FLOOR_PERCENTILE, HAZE_FLOOR_WINDOW, dark_channel, haze_evidence, veil_colour_spread
+from mosaicir.tools import get_tool
+from mosaicir.tools.haze import (HAZE_FLOOR_PERCENTILE, HAZE_FLOOR_WINDOW, HAZE_FREE_DARK, HAZE_FREE_FLOOR, HAZE_NEUTRAL_VEIL,
+                                 HAZE_RAMP, HAZE_VEIL_RAMP, VEIL_SHARE, DarkChannelDehaze, dark_channel, haze_evidence,
+                                 veil_colour_spread)
+
+#: Least share of the frame whose floor must be lifted for the local test to look at it.
+LOCAL_MIN_SHARE = 0.15
+
+
+def local_haze_evidence(image: np.ndarray) -> tuple[float, float]:
+    """``(evidence in [0, 1], lifted share of the frame)``: the median-dark and grey-veil tests of
+    :func:`haze_evidence` made on the pixels whose 61-px dark-channel floor exceeds
+    ``HAZE_FREE_FLOOR`` (0 when they are under ``LOCAL_MIN_SHARE`` of the frame)."""
+    dark = dark_channel(image)
+    lifted = cv2.erode(dark, np.ones((HAZE_FLOOR_WINDOW,) * 2, np.uint8)) > HAZE_FREE_FLOOR
+    share = float(lifted.mean())
+    if share < LOCAL_MIN_SHARE:
+        return 0.0, share
+    pixels = image[lifted]
+    value = pixels.max(axis=1)
+    colour = pixels[value <= np.percentile(value, VEIL_SHARE)].mean(axis=0)
+    spread = float((colour.max() - colour.min()) / max(float(colour.max()), 1e-3))
+    return min(float(np.clip((np.median(dark[lifted]) - HAZE_FREE_DARK) / HAZE_RAMP, 0.0, 1.0)),
+               float(np.clip((HAZE_NEUTRAL_VEIL + HAZE_VEIL_RAMP - spread) / HAZE_VEIL_RAMP, 0.0, 1.0))), share
+
+
+class LocalEvidenceDehaze(DarkChannelDehaze):
+    """The dark-channel step with :func:`local_haze_evidence` in place of the whole-frame test."""
+
+    def presence(self, image, dark):
+        return local_haze_evidence(image)[0]
+
+
+def local_report(folders: list[str], references: str | None) -> None:
+    tool = LocalEvidenceDehaze()
+    fired, total, gains = 0, 0, []
+    for folder in folders:
+        for path in iter_image_files([folder], recursive=True):
+            total += 1
+            image = load_image(path).image
+            evidence, share = local_haze_evidence(image)
+            out = tool.apply(image, tool.params_for(0.5)) if evidence > 0 else image
+            if references:
+                clean = load_image(Path(references) / path.name).image
+                gains.append(psnr(clean, out) - psnr(clean, image))
+                figure = f"gain {gains[-1]:+.2f} dB"
+            else:
+                figure = f"{psnr(image, out):.1f} dB against the input" if evidence > 0 else "unchanged"
+            fired += evidence > 0
+            if evidence > 0:
+                print(f"{path}: local evidence {evidence:.2f} over {share:.0%} of the frame "
+                      f"(whole-frame evidence {haze_evidence(image):.2f}); {figure}")
+    summary = f"{fired} of {total} photographs dehazed on local evidence"
+    if gains:
+        summary += f"; mean gain {np.mean(gains):+.2f} dB over all {total}"
+    print(summary)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="+")
     parser.add_argument("--all", action="store_true", help="list every photograph, not only those with evidence")
+    parser.add_argument("--local", action="store_true", help="the tests on the lifted part of the frame, and the step")
+    parser.add_argument("--references", help="with --local: folder of the clean photographs (same names)")
     args = parser.parse_args()
+    if args.local:
+        local_report(args.folders, args.references)
+        return
     for folder in args.folders:
         floors = []
         for path in iter_image_files([folder], recursive=True):

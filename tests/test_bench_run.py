@@ -133,3 +133,42 @@ def test_tile_judge_never_beats_its_own_bound(tmp_path):
     assert judged.returncode == 0, judged.stderr
     row = [line for line in judged.stdout.splitlines() if line.startswith("| f |")][0].split(" | ")
     assert float(row[-1].strip("| ")) >= float(row[2]) - 1e-6
+
+
+def test_compare_results_lists_item_gains_of_two_runs(tmp_path):
+    """scripts/compare_results.py --gains: each item's gain over the input in two bench runs."""
+    def run(folder, gains):
+        rows = lambda values: [{"id": name, "psnr": value} for name, value in values.items()]
+        folder.mkdir()
+        (folder / "results.json").write_text(json.dumps({"strategies": {
+            "none": {"per_image": rows({"a": 20.0, "b": 30.0})},
+            "spatial": {"per_image": rows({name: base + gains[name] for name, base in (("a", 20.0), ("b", 30.0))})}}}))
+        return folder
+    first, second = run(tmp_path / "first", {"a": 2.0, "b": 1.0}), run(tmp_path / "second", {"a": 0.5, "b": 1.0})
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare_results.py"), str(first), str(second),
+                          "--gains", "spatial"], capture_output=True, text=True, check=True).stdout
+    assert "a: +2.00 -> +0.50 dB (-1.50)" in out and "b:" not in out
+    assert "mean gain +1.500 -> +0.750 dB under spatial; 1 moved" in out
+
+
+def test_local_haze_evidence_sees_a_veil_over_part_of_the_frame():
+    """scripts/haze_evidence.py --local: a grey veil over the top half fails the whole-frame test
+    (dark pixels remain below it) but passes the test made where the floor is lifted."""
+    import importlib.util
+
+    import skimage.data
+
+    from mosaicir.tools.haze import haze_evidence
+
+    spec = importlib.util.spec_from_file_location("haze_evidence_script", ROOT / "scripts" / "haze_evidence.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    scene = skimage.data.astronaut()[::2, ::2].astype(np.float32) / 255.0
+    hazy = scene.copy()
+    hazy[:128] = 0.4 * scene[:128] + 0.6 * 0.9
+    assert haze_evidence(hazy) == 0.0
+    evidence, share = script.local_haze_evidence(hazy)
+    assert evidence > 0.5 and 0.2 < share < 0.6
+    assert script.local_haze_evidence(scene)[0] == 0.0
+    out = script.LocalEvidenceDehaze().apply(hazy)
+    assert np.abs(out[:100] - hazy[:100]).mean() > 10 * np.abs(out[200:] - hazy[200:]).mean()

@@ -85,11 +85,16 @@ class DarkChannelDehaze(Tool):
         was a veil to remove is the question."""
         return haze_evidence(before)
 
+    def presence(self, image: np.ndarray, dark: np.ndarray) -> float:
+        """How much haze the step's input shows, in [0, 1] (:func:`haze_evidence`); the removal is
+        scaled by it."""
+        return haze_evidence(image, dark)
+
     def _apply(self, image, params):
         dark = dark_channel(image)
         airlight = params.airlight or estimate_airlight(image, dark)
         # scale the removal down where the image shows little haze, so clear images pass unchanged
-        evidence = haze_evidence(image, dark)
+        evidence = self.presence(image, dark)
         if evidence <= 0.0:
             return image
         transmission = 1.0 - params.omega * evidence * dark_channel(image / airlight)
