@@ -4,6 +4,7 @@ tool's own evidence. Images are made here from the bundled samples, never from s
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import skimage.data
@@ -301,3 +302,24 @@ def test_rain_over_a_darkened_frame_does_not_hide_the_stretch_from_the_score(sce
         derainer.apply = original
     # the test that unmasks a step is the pass's own deraining of that image: never run twice
     assert len({id(image) for image in calls}) == len(calls)
+
+
+def test_noise_stronger_in_bright_texture_is_not_texture_taken():
+    """``noise_evidence``: signal-dependent noise, stronger in the bright textured half than in the
+    dark flat half, removed whole, reads as texture taken over the frame but not within bands of
+    like brightness, so it is not vetoed; smoothing the texture itself is vetoed by both."""
+    from mosaicir.tools.noise import BRIGHTNESS_BANDS, TEXTURE_RATIO, noise_evidence, texture_share
+
+    rng = np.random.default_rng(0)
+    height, width = 128, 256
+    ramp = np.linspace(0.1, 0.9, height, dtype=np.float32)[:, None] * np.ones((1, width), np.float32)
+    texture = 0.15 * np.sin(np.arange(width, dtype=np.float32) / 1.5)[None, :] * (np.arange(width) >= width // 2)
+    clean = np.repeat(np.clip(ramp * (0.4 + 0.6 * (np.arange(width) >= width // 2)) + texture, 0, 1)[..., None], 3, axis=2)
+    noise = rng.normal(0.0, 1.0, clean.shape[:2]).astype(np.float32)[..., None] * 0.06 * np.sqrt(clean + 0.01)
+    noisy = np.clip(clean + noise, 0, 1).astype(np.float32)
+    assert texture_share(noisy, clean) > TEXTURE_RATIO
+    assert texture_share(noisy, clean, BRIGHTNESS_BANDS) < TEXTURE_RATIO
+    assert noise_evidence(noisy, clean) is None
+    flattened = clean.copy()
+    flattened[:, width // 2:] = cv2.blur(clean[:, width // 2:], (7, 7))
+    assert noise_evidence(clean, flattened) == 0.0
