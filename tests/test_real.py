@@ -323,3 +323,28 @@ def test_noise_stronger_in_bright_texture_is_not_texture_taken():
     flattened = clean.copy()
     flattened[:, width // 2:] = cv2.blur(clean[:, width // 2:], (7, 7))
     assert noise_evidence(clean, flattened) == 0.0
+
+
+def test_a_strong_jpeg_grid_taken_away_is_the_steps_own_evidence(scene):
+    """``jpeg_grid_evidence``: no grid vetoes a JPEG step; a strong grid (low quality) that the step
+    took away keeps it whatever the score; a faint grid leaves the decision to the score."""
+    import io
+
+    from PIL import Image
+
+    from mosaicir.estimators.jpeg import block_grid_ratio
+    from mosaicir.tools.jpeg import JPEG_STRONG_GRID, jpeg_grid_evidence
+
+    def compressed(quality: int) -> np.ndarray:
+        buffer = io.BytesIO()
+        Image.fromarray((scene * 255 + 0.5).astype(np.uint8)).save(buffer, format="JPEG", quality=quality)
+        return np.asarray(Image.open(buffer).convert("RGB"), dtype=np.float32) / 255.0
+
+    tool = get_tool("dejpeg_unet")
+    assert jpeg_grid_evidence(scene, tool.apply(scene)) == 0.0
+    blocky = compressed(10)
+    assert block_grid_ratio(blocky) >= JPEG_STRONG_GRID
+    restored = tool.apply(blocky)
+    assert jpeg_grid_evidence(blocky, restored) == 1.0
+    assert psnr(scene, restored) > psnr(scene, blocky)
+    assert jpeg_grid_evidence(blocky, blocky) is None  # the grid is still there: no evidence of its own

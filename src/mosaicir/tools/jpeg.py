@@ -19,10 +19,25 @@ from mosaicir.tools.learned import NetworkParams, OnnxRestorer
 JPEG_GRID_RATIO = 1.1
 
 
+#: A JPEG step is kept on its own evidence, whatever the quality agent's score says, when its input
+#: shows a strong 8 x 8 grid (at least JPEG_STRONG_GRID) and the step took most of it away (the
+#: grid left, over 1, at most JPEG_GRID_LEFT of the grid before): the no-reference score reads the
+#: smoothed blocks of a low-quality JPEG as lost detail and refused steps that gained 1-3 dB.
+#: ``scripts/jpeg_grid.py --steps``.
+JPEG_STRONG_GRID = 1.3
+JPEG_GRID_LEFT = 0.5
+
+
 def jpeg_grid_evidence(before: np.ndarray, after: np.ndarray) -> float | None:
     """0 (a veto) when ``before`` shows no JPEG block grid (:func:`block_grid_ratio` below
-    ``JPEG_GRID_RATIO``), else None (no opinion: the quality agent judges)."""
-    return 0.0 if block_grid_ratio(before) < JPEG_GRID_RATIO else None
+    ``JPEG_GRID_RATIO``); 1 when it shows a strong one (``JPEG_STRONG_GRID``) and ``after`` keeps
+    at most ``JPEG_GRID_LEFT`` of it; else None (no opinion: the quality agent judges)."""
+    grid = block_grid_ratio(before)
+    if grid < JPEG_GRID_RATIO:
+        return 0.0
+    if grid >= JPEG_STRONG_GRID and block_grid_ratio(after) - 1.0 <= JPEG_GRID_LEFT * (grid - 1.0):
+        return 1.0
+    return None
 
 
 class DeblockParams(ToolParams):
