@@ -13,7 +13,7 @@ the step against the input, or its gain against the photograph of the same name 
 ``--references`` (a generated set's ``clean`` folder). Not shipped: ``docs/BENCHMARKS.md``, ``s24``.
 
     .venv/bin/python scripts/haze_evidence.py --local bench-data/old-mosaic-heldout/degraded \
-        --references bench-data/old-mosaic-heldout/clean
+        --references bench-data/old-mosaic-heldout/clean [--perception]
     .venv/bin/python scripts/haze_evidence.py --local ../shared/data/natural ../shared/data/paired/PolyU/input
 """
 
@@ -60,7 +60,17 @@ class LocalEvidenceDehaze(DarkChannelDehaze):
         return local_haze_evidence(image)[0]
 
 
-def local_report(folders: list[str], references: str | None) -> None:
+def lifted_flagged_share(image: np.ndarray) -> float:
+    """Share of the lifted part of the frame (:func:`local_haze_evidence`) that perception's haze
+    map flags."""
+    from mosaicir.perception import perceive
+
+    lifted = cv2.erode(dark_channel(image), np.ones((HAZE_FLOOR_WINDOW,) * 2, np.uint8)) > HAZE_FREE_FLOOR
+    flagged = perceive(image, estimates=False).flagged("haze", image.shape[:2])
+    return float(flagged[lifted].mean()) if lifted.any() else 0.0
+
+
+def local_report(folders: list[str], references: str | None, with_perception: bool = False) -> None:
     tool = LocalEvidenceDehaze()
     fired, total, gains = 0, 0, []
     for folder in folders:
@@ -77,7 +87,8 @@ def local_report(folders: list[str], references: str | None) -> None:
                 figure = f"{psnr(image, out):.1f} dB against the input" if evidence > 0 else "unchanged"
             fired += evidence > 0
             if evidence > 0:
-                print(f"{path}: local evidence {evidence:.2f} over {share:.0%} of the frame "
+                flagged = f", perception flags haze on {lifted_flagged_share(image):.0%} of it" if with_perception else ""
+                print(f"{path}: local evidence {evidence:.2f} over {share:.0%} of the frame{flagged} "
                       f"(whole-frame evidence {haze_evidence(image):.2f}); {figure}")
     summary = f"{fired} of {total} photographs dehazed on local evidence"
     if gains:
@@ -91,9 +102,11 @@ def main() -> None:
     parser.add_argument("--all", action="store_true", help="list every photograph, not only those with evidence")
     parser.add_argument("--local", action="store_true", help="the tests on the lifted part of the frame, and the step")
     parser.add_argument("--references", help="with --local: folder of the clean photographs (same names)")
+    parser.add_argument("--perception", action="store_true",
+                        help="with --local: how much of the lifted part perception's haze map flags")
     args = parser.parse_args()
     if args.local:
-        local_report(args.folders, args.references)
+        local_report(args.folders, args.references, args.perception)
         return
     for folder in args.folders:
         floors = []
