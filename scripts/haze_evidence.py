@@ -27,28 +27,30 @@ import numpy as np
 
 from mosaicir.core.image import psnr
 from mosaicir.io import iter_image_files, load_image
-from mosaicir.tools import get_tool
 from mosaicir.tools.haze import (HAZE_FLOOR_PERCENTILE, HAZE_FLOOR_WINDOW, HAZE_FREE_DARK, HAZE_FREE_FLOOR, HAZE_NEUTRAL_VEIL,
-                                 HAZE_RAMP, HAZE_VEIL_RAMP, VEIL_SHARE, DarkChannelDehaze, dark_channel, haze_evidence,
+                                 HAZE_RAMP, HAZE_VEIL_RAMP, DarkChannelDehaze, dark_channel, haze_evidence,
                                  veil_colour_spread)
 
 #: Least share of the frame whose floor must be lifted for the local test to look at it.
 LOCAL_MIN_SHARE = 0.15
 
 
+def lifted_part(image: np.ndarray, dark: np.ndarray | None = None) -> np.ndarray:
+    """``H x W`` bool: the pixels whose 61-px dark-channel floor exceeds ``HAZE_FREE_FLOOR``."""
+    dark = dark_channel(image) if dark is None else dark
+    return cv2.erode(dark, np.ones((HAZE_FLOOR_WINDOW,) * 2, np.uint8)) > HAZE_FREE_FLOOR
+
+
 def local_haze_evidence(image: np.ndarray) -> tuple[float, float]:
     """``(evidence in [0, 1], lifted share of the frame)``: the median-dark and grey-veil tests of
-    :func:`haze_evidence` made on the pixels whose 61-px dark-channel floor exceeds
-    ``HAZE_FREE_FLOOR`` (0 when they are under ``LOCAL_MIN_SHARE`` of the frame)."""
+    :func:`haze_evidence` made on :func:`lifted_part` (0 when it is under ``LOCAL_MIN_SHARE`` of
+    the frame)."""
     dark = dark_channel(image)
-    lifted = cv2.erode(dark, np.ones((HAZE_FLOOR_WINDOW,) * 2, np.uint8)) > HAZE_FREE_FLOOR
+    lifted = lifted_part(image, dark)
     share = float(lifted.mean())
     if share < LOCAL_MIN_SHARE:
         return 0.0, share
-    pixels = image[lifted]
-    value = pixels.max(axis=1)
-    colour = pixels[value <= np.percentile(value, VEIL_SHARE)].mean(axis=0)
-    spread = float((colour.max() - colour.min()) / max(float(colour.max()), 1e-3))
+    spread = veil_colour_spread(image[lifted][None])  # the lifted pixels as a one-row image
     return min(float(np.clip((np.median(dark[lifted]) - HAZE_FREE_DARK) / HAZE_RAMP, 0.0, 1.0)),
                float(np.clip((HAZE_NEUTRAL_VEIL + HAZE_VEIL_RAMP - spread) / HAZE_VEIL_RAMP, 0.0, 1.0))), share
 
@@ -65,7 +67,7 @@ def lifted_flagged_share(image: np.ndarray) -> float:
     map flags."""
     from mosaicir.perception import perceive
 
-    lifted = cv2.erode(dark_channel(image), np.ones((HAZE_FLOOR_WINDOW,) * 2, np.uint8)) > HAZE_FREE_FLOOR
+    lifted = lifted_part(image)
     flagged = perceive(image, estimates=False).flagged("haze", image.shape[:2])
     return float(flagged[lifted].mean()) if lifted.any() else 0.0
 

@@ -53,13 +53,13 @@ def texture_share(before: np.ndarray, after: np.ndarray, brightness_bands: int =
     if active.sum() < 64:
         return 0.0
     energy = cv2.blur(cv2.Sobel(grey, cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(grey, cv2.CV_32F, 0, 1) ** 2, (9, 9))[active]
-    brightness = cv2.blur(grey, (9, 9))[active]
     removed = removed[active]
     flat, textured = energy <= np.percentile(energy, 25), energy >= np.percentile(energy, 75)
     rms = lambda part: float(np.sqrt((removed[part] ** 2).mean())) if part.any() else 0.0
     plain = rms(textured) / max(rms(flat), 1e-9)
     if brightness_bands <= 1:
         return plain
+    brightness = cv2.blur(grey, (9, 9))[active]
     edges = np.percentile(brightness, np.linspace(0.0, 100.0, brightness_bands + 1))
     taken = kept = 0.0
     for low, high in zip(edges[:-1], edges[1:]):
