@@ -85,9 +85,10 @@ class DarkChannelDehaze(Tool):
         was a veil to remove is the question."""
         return haze_evidence(before)
 
-    def presence(self, image: np.ndarray, dark: np.ndarray) -> float:
+    def presence(self, image: np.ndarray, dark: np.ndarray) -> float | np.ndarray:
         """How much haze the step's input shows, in [0, 1] (:func:`haze_evidence`); the removal is
-        scaled by it."""
+        scaled by it. A variant test may answer with an ``H x W`` map instead (haze over part of the
+        frame: ``train/haze_presence.py``)."""
         return haze_evidence(image, dark)
 
     def _apply(self, image, params):
@@ -95,7 +96,7 @@ class DarkChannelDehaze(Tool):
         airlight = params.airlight or estimate_airlight(image, dark)
         # scale the removal down where the image shows little haze, so clear images pass unchanged
         evidence = self.presence(image, dark)
-        if evidence <= 0.0:
+        if np.max(evidence) <= 0.0:
             return image
         transmission = 1.0 - params.omega * evidence * dark_channel(image / airlight)
         if params.veil_window:

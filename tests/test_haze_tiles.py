@@ -1,0 +1,61 @@
+"""The per-tile haze classifier's recipe (``train/haze_presence.py``; tried, not shipped)."""
+
+import json
+
+import numpy as np
+import pytest
+
+
+def test_haze_tile_features_describe_every_tile_the_same_way_each_time():
+    import skimage.data
+
+    from helpers import resized
+    from train.haze_presence import FEATURE_NAMES, TILE, tile_features, tile_grid
+
+    image = resized(skimage.data.coffee(), 100, 150)  # 150 x 100
+    features = tile_features(image)
+    assert tile_grid(image.shape[:2]) == (round(150 / TILE), round(100 / TILE)) == (5, 3)
+    assert features.shape == (5, 3, len(FEATURE_NAMES)) and features.dtype == np.float32
+    assert np.isfinite(features).all() and np.array_equal(features, tile_features(image))
+
+
+def test_the_haze_tile_recipe_collects_fits_and_dehazes_where_its_classifier_finds_a_veil(tmp_path, capsys):
+    """collect labels the tiles of a hazy real set hazy and those of clean photographs clear, and
+    dehazing the hazy ones lowers their error; fit exports a classifier that ONNX Runtime runs and
+    that finds the veil; dehaze acts on a frame veiled over its top half, there alone."""
+    pytest.importorskip("skl2onnx")
+    import skimage.data
+
+    from helpers import resized
+    from mosaicir.io import save_image
+    from train.haze_presence import FEATURE_NAMES, HazePresence, main
+
+    scenes = [resized(getattr(skimage.data, name)(), 160, 128) for name in ("astronaut", "coffee", "chelsea", "rocket")]
+    for part in ("input", "target"):
+        (tmp_path / "pairs" / "SOTS_indoor" / part).mkdir(parents=True)
+    (tmp_path / "photos").mkdir()
+    for i, scene in enumerate(scenes):
+        save_image(tmp_path / "photos" / f"p{i}.png", scene)
+        save_image(tmp_path / "pairs" / "SOTS_indoor" / "input" / f"h{i}.png", 0.4 * scene + 0.6 * 0.9)
+        save_image(tmp_path / "pairs" / "SOTS_indoor" / "target" / f"h{i}.png", scene)
+    main(["collect", "--clean-photos", str(tmp_path / "photos"), "--pairs", str(tmp_path / "pairs"),
+          "--out", str(tmp_path / "tiles.npz")])
+    tiles = np.load(tmp_path / "tiles.npz", allow_pickle=True)
+    assert tiles["features"].shape == (8 * 4 * 5, len(FEATURE_NAMES))
+    hazy = tiles["kind"] == "real"
+    assert tiles["label"][hazy].all() and not tiles["label"][~hazy].any()
+    assert tiles["mse_after"][hazy].sum() < 0.5 * tiles["mse_before"][hazy].sum()
+    main(["fit", "--tiles", str(tmp_path / "tiles.npz"), "--folds", "2", "--trees", "20", "--min-leaf", "2",
+          "--max-clear-items", "0.5", "--out", str(tmp_path / "model")])
+    card = json.loads((tmp_path / "model" / "haze_presence.json").read_text())
+    assert card["features"] == list(FEATURE_NAMES) and 0.3 <= card["threshold"] < 1.0
+    assert (tmp_path / "model" / "haze_presence.md").read_text().startswith("# haze_presence")
+    presence = HazePresence(tmp_path / "model" / "haze_presence.onnx")
+    probabilities = presence.rows(tiles["features"])
+    assert probabilities[hazy].min() > 0.5 > probabilities[~hazy].max()  # in-sample: it learnt the veil
+    half = scenes[0].copy()
+    half[:64] = 0.4 * half[:64] + 0.6 * 0.9
+    (tmp_path / "half").mkdir()
+    save_image(tmp_path / "half" / "astronaut.png", half)
+    main(["dehaze", str(tmp_path / "half"), "--model", str(tmp_path / "model" / "haze_presence.onnx")])
+    assert "1 of 1 photographs dehazed on the tiles" in capsys.readouterr().out
