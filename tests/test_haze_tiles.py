@@ -59,3 +59,13 @@ def test_the_haze_tile_recipe_collects_fits_and_dehazes_where_its_classifier_fin
     save_image(tmp_path / "half" / "astronaut.png", half)
     main(["dehaze", str(tmp_path / "half"), "--model", str(tmp_path / "model" / "haze_presence.onnx")])
     assert "1 of 1 photographs dehazed on the tiles" in capsys.readouterr().out
+    (tmp_path / "labels").mkdir()
+    haze = np.zeros(half.shape[:2], np.float32)
+    haze[:64] = 0.6
+    np.savez(tmp_path / "labels" / "astronaut.npz", haze=haze)
+    (tmp_path / "clean").mkdir()
+    save_image(tmp_path / "clean" / "astronaut.png", scenes[0])
+    main(["dehaze", str(tmp_path / "half"), "--true-regions", str(tmp_path / "labels"), "--references", str(tmp_path / "clean")])
+    out = capsys.readouterr().out
+    assert "1 of 1 photographs dehazed on the tiles" in out
+    assert float(out.split("gain ")[1].split(" dB")[0]) > 1.0  # the veiled half comes back

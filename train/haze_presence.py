@@ -32,6 +32,9 @@ the classifier finds veiled (where the whole frame shows no haze) on folders of 
     python -m train.haze_presence dehaze bench-results/s24c/mosaic/spatial \
         --references bench-data/old-mosaic-heldout/clean --model runs/haze/m2/haze_presence.onnx
     python -m train.haze_presence dehaze ../shared/data/natural ../shared/data/paired/PolyU/input --model ...
+
+With ``--true-regions LABELS`` instead of ``--model``, the step acts where the generator put the haze
+(the bound of any classifier).
 """
 
 from __future__ import annotations
@@ -471,19 +474,30 @@ def dehaze(args) -> None:
     from mosaicir.io import iter_image_files, load_image
     from mosaicir.tools.haze import DarkChannelDehaze, haze_evidence
 
-    presence = HazePresence(args.model, args.threshold)
+    if (args.model is None) == (args.true_regions is None):
+        raise SystemExit("dehaze: give --model or --true-regions")
+    presence = HazePresence(args.model, args.threshold) if args.model else None
+    truth: dict[str, np.ndarray | None] = {}
+
+    def true_map(name: str) -> np.ndarray | None:
+        with np.load(Path(args.true_regions) / f"{name}.npz") as z:
+            return np.clip(z["haze"].astype(np.float32) / PRESENT_LABEL, 0.0, 1.0) if "haze" in z.files else None
 
     class TileDehaze(DarkChannelDehaze):
         def presence(self, image, dark):
             frame = haze_evidence(image, dark)
-            local = presence.map(image) if frame == 0.0 else None
-            return frame if local is None else local
+            if frame > 0.0:
+                return frame
+            local = presence.map(image) if presence is not None else truth["current"]
+            return frame if local is None or not local.any() else local
 
     tool = TileDehaze()
     fired, total, gains = 0, 0, []
     for path in iter_image_files(args.folders, recursive=True):
         total += 1
         image = load_image(path).image
+        if args.true_regions:
+            truth["current"] = true_map(path.stem)
         frame = haze_evidence(image)
         out = tool.apply(image, tool.params_for(args.severity))
         if args.references:
@@ -494,7 +508,7 @@ def dehaze(args) -> None:
             figure = f"{psnr(image, out):.1f} dB against the input"
         if frame == 0.0 and not np.array_equal(out, image):
             fired += 1
-            share = float(np.mean(presence.map(image) > 0.5))
+            share = float(np.mean(tool.presence(image, dark_channel(image)) > 0.5))
             print(f"{path}: veiled tiles over {share:.0%} of the frame; {figure}")
     summary = f"{fired} of {total} photographs dehazed on the tiles"
     if gains:
@@ -540,7 +554,8 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--per-item", action="store_true", help="also a line per item passed or hazy")
     d = sub.add_parser("dehaze", help="the dark-channel step on the tiles a trained classifier finds veiled, on folders")
     d.add_argument("folders", nargs="+")
-    d.add_argument("--model", required=True, help="haze_presence.onnx (its .json beside it)")
+    d.add_argument("--model", help="haze_presence.onnx (its .json beside it)")
+    d.add_argument("--true-regions", help="instead of a classifier, a generated set's labels/ (haze above 0.1): the bound")
     d.add_argument("--threshold", type=float, default=None, help="instead of the calibrated one")
     d.add_argument("--references", help="folder of the clean photographs of the same names (a generated set's clean/)")
     d.add_argument("--severity", type=float, default=0.5, help="haze severity the step's parameters are chosen for")
