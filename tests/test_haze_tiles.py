@@ -48,7 +48,7 @@ def test_the_haze_tile_recipe_collects_fits_and_dehazes_where_its_classifier_fin
     main(["fit", "--tiles", str(tmp_path / "tiles.npz"), "--folds", "2", "--trees", "20", "--min-leaf", "2",
           "--max-clear-items", "0.5", "--out", str(tmp_path / "model")])
     card = json.loads((tmp_path / "model" / "haze_presence.json").read_text())
-    assert card["features"] == list(FEATURE_NAMES) and 0.3 <= card["threshold"] < 1.0
+    assert card["features"] == list(FEATURE_NAMES) and card["cross_validation"]["real"]["hazy"] == 4 * 4 * 5
     assert (tmp_path / "model" / "haze_presence.md").read_text().startswith("# haze_presence")
     presence = HazePresence(tmp_path / "model" / "haze_presence.onnx")
     probabilities = presence.rows(tiles["features"])
@@ -57,8 +57,10 @@ def test_the_haze_tile_recipe_collects_fits_and_dehazes_where_its_classifier_fin
     half[:64] = 0.4 * half[:64] + 0.6 * 0.9
     (tmp_path / "half").mkdir()
     save_image(tmp_path / "half" / "astronaut.png", half)
+    veil = presence.map(half)
+    assert veil is not None and veil[:64].mean() > 0.1 > 0.01 > veil[96:].max()  # the veiled half alone
     main(["dehaze", str(tmp_path / "half"), "--model", str(tmp_path / "model" / "haze_presence.onnx")])
-    assert "1 of 1 photographs dehazed on the tiles" in capsys.readouterr().out
+    assert "1 of 1 photographs dehazed on the tiles (0 on the whole-frame test)" in capsys.readouterr().out
     (tmp_path / "labels").mkdir()
     haze = np.zeros(half.shape[:2], np.float32)
     haze[:64] = 0.6
@@ -69,3 +71,25 @@ def test_the_haze_tile_recipe_collects_fits_and_dehazes_where_its_classifier_fin
     out = capsys.readouterr().out
     assert "1 of 1 photographs dehazed on the tiles" in out
     assert float(out.split("gain ")[1].split(" dB")[0]) > 1.0  # the veiled half comes back
+
+
+def test_the_gain_counts_an_item_only_when_enough_of_its_tiles_are_chosen():
+    """Per item, 10 log10 of the summed error before over after dehazing the chosen tiles; an item
+    with fewer than MIN_HAZY_SHARE of its tiles chosen is left as it is; the threshold search keeps
+    the higher of two thresholds that gain the same."""
+    from train.haze_presence import MIN_HAZY_SHARE, _gain_db, evaluate
+
+    assert MIN_HAZY_SHARE == 0.04
+    items = np.array(["a"] * 4 + ["b"] * 50)
+    before = np.ones(54)
+    after = np.full(54, 0.25)
+    chosen = np.zeros(54, bool)
+    chosen[:2] = True  # half of a: (4 -> 2.5) 2.04 dB
+    chosen[4] = True   # 1 of 50 of b (2%): left as it is
+    expected = (10 * np.log10(4 / 2.5) + 0.0) / 2
+    assert _gain_db(before, after, chosen, items) == pytest.approx(expected)
+    data = {"kind": np.array(["generated"] * 4 + ["clean"] * 50), "item": items, "label": chosen.copy(),
+            "mse_before": before, "mse_after": after}
+    figures = evaluate(np.where(chosen, 0.9, 0.1), data, 0.5)
+    assert figures["generated"]["items_touched"] == 1 and figures["generated"]["precision"] == 1.0
+    assert figures["clean"]["items_touched"] == 0 and figures["clean"]["clear_items"] == 0  # b holds a hazy tile

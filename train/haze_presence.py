@@ -50,6 +50,7 @@ import cv2
 import numpy as np
 
 from mosaicir.estimators.colour import luminance
+from mosaicir.io.atomic import atomic_path, atomic_write_bytes, atomic_write_text
 from mosaicir.estimators.haze import dark_channel, estimate_airlight
 
 #: Side of a tile, px.
@@ -203,7 +204,9 @@ def _items(args) -> list[tuple[str, str, str, Path, Path | None, Path | None]]:
     for photos in args.clean_photos:
         folder = Path(photos)
         for stem, path in sorted(image_files(folder).items())[: args.n_per_set]:
-            items.append(("clean", f"{folder.name}/{stem}", f"{folder.name}/{stem}", path, path, None))
+            # the group as the generator names its source (``LIVE1_bikes``): a photograph and the
+            # frames generated from it fall on the same side of every fold
+            items.append(("clean", f"{folder.name}_{stem}", f"{folder.name}/{stem}", path, path, None))
     for folder in find_sets(args.pairs) if args.pairs else []:
         inputs, targets = image_files(folder / "input"), image_files(folder / "target")
         for stem in sorted(inputs)[: args.n_per_set]:
@@ -266,7 +269,8 @@ def collect(args) -> None:
             print(f"{n + 1}/{len(items)} items, {time.time() - start:.0f} s", flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out, **{k: np.concatenate(v) for k, v in rows.items()}, feature_names=np.array(names))
+    with atomic_path(out) as tmp:
+        np.savez_compressed(tmp, **{k: np.concatenate(v) for k, v in rows.items()}, feature_names=np.array(names))
     print(f"{sum(len(s) for s in rows['share'])} tiles of {len(rows['share'])} items -> {out}")
 
 
@@ -290,7 +294,7 @@ def _fit_rows(args, rows: np.ndarray, weight: np.ndarray) -> np.ndarray:
 
 def _touched(chosen: np.ndarray, index: np.ndarray) -> np.ndarray:
     """Per tile: whether its item is dehazed at all (at least ``MIN_HAZY_SHARE`` of its tiles chosen,
-    as :meth:`mosaicir.tools.haze_presence.HazePresence.map` decides)."""
+    as :meth:`HazePresence.map` decides)."""
     share = np.bincount(index, weights=chosen.astype(float)) / np.bincount(index)
     return (share >= MIN_HAZY_SHARE)[index]
 
@@ -350,6 +354,8 @@ def fit(args) -> None:
     folds = [] if args.out_of_fold else GroupKFold(n_splits=args.folds).split(x, y, groups)
     if args.out_of_fold:
         oof = np.load(args.out_of_fold)
+        if len(oof) != len(y):
+            raise SystemExit(f"{args.out_of_fold} holds {len(oof)} predictions for {len(y)} tiles")
     for fold, (train, test) in enumerate(folds):
         rows = _fit_rows(args, train, weight)
         model = _model(args).fit(x[rows], y[rows])
@@ -357,14 +363,17 @@ def fit(args) -> None:
         print(f"fold {fold + 1}/{args.folds}: {time.time() - start:.0f} s", flush=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    np.save(out / "out_of_fold.npy", oof)
+    with atomic_path(out / "out_of_fold.npy") as tmp:
+        np.save(tmp, oof)
     best = None
     for threshold in np.arange(0.3, 0.99, 0.01):
         f = evaluate(oof, data, threshold)
         clear = sum(f[k]["clear_items_touched"] for k in ("clean", "real") if k in f)
         items = sum(f[k]["clear_items"] for k in ("clean", "real") if k in f)
-        gain = f.get("generated", f.get("real"))["gain_db"]  # generated items, or the real ones without any
-        if clear <= args.max_clear_items * items and (best is None or gain > best[0]):
+        scored = f.get("generated", f.get("real"))  # generated items, or the real ones without any
+        gain = scored["gain_db"] if scored else 0.0
+        # the higher threshold wins a tie: the same gain for fewer photographs touched
+        if clear <= args.max_clear_items * items and (best is None or gain >= best[0]):
             best = (gain, float(threshold), f)
     if best is None:
         raise SystemExit(f"no threshold touches at most {args.max_clear_items} of the clean photographs and real pairs without haze")
@@ -376,16 +385,14 @@ def fit(args) -> None:
 
     onnx = to_onnx(model, x[:1].astype(np.float32), options={id(model): {"zipmap": False}},
                    target_opset={"": 17, "ai.onnx.ml": 3})
-    tmp = out / f"{NAME}.onnx.tmp"
-    tmp.write_bytes(onnx.SerializeToString())
-    tmp.replace(out / f"{NAME}.onnx")
     card = {"features": names, "threshold": round(threshold, 2), "cross_validation": figures,
             "recipe": "python -m train.haze_presence fit " + " ".join(args.argv), "seconds": round(time.time() - start, 1)}
-    (out / f"{NAME}.json").write_text(json.dumps(card, indent=1) + "\n")
+    atomic_write_text(out / f"{NAME}.json", json.dumps(card, indent=1) + "\n")
+    atomic_write_bytes(out / f"{NAME}.onnx", onnx.SerializeToString())
     kinds = ", ".join(f"{k} {int((data['kind'] == k).sum())}" for k in KINDS)
     lines = [f"# {NAME}", "",
              "Per-tile haze classifier (`mosaicir.tools.haze_presence`): the probability that a "
-             f"{32} x {32} tile is under a veil, from statistics of the tile, its neighbourhood and the frame; "
+             f"{TILE} x {TILE} tile is under a veil, from statistics of the tile, its neighbourhood and the frame; "
              "a gradient-boosted classifier (scikit-learn `GradientBoostingClassifier`, exported with skl2onnx).", "",
              f"- Tiles: {len(y)} ({kinds}) of {len(set(data['item']))} items; data {args.tiles}",
              f"- Recipe: `{card['recipe']}` (tiles from `python -m train.haze_presence collect`)",
@@ -399,7 +406,7 @@ def fit(args) -> None:
         gains = [f"{f[k]:+.3f}" if k in f else "-" for k in ("gain_db", "oracle_gain_db")]
         lines.append(f"| {kind} ({f['items']}) | {f['tiles']} | {f['hazy']} | {f['precision']} | {f['recall']} | "
                      f"{f['clear_passed']} | {f['items_touched']} | {f['clear_items_touched']} of {f['clear_items']} | {gains[0]} | {gains[1]} |")
-    (out / f"{NAME}.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(out / f"{NAME}.md", "\n".join(lines) + "\n")
     print(f"-> {out / NAME}.onnx ({platform.python_version()})")
 
 
@@ -448,12 +455,32 @@ class HazePresence:
 
 
 def score(args) -> None:
-    """The figures of :func:`evaluate` for a trained classifier on tiles it never saw."""
+    """The figures of :func:`evaluate` for a trained classifier on tiles it never saw, or for the
+    out-of-fold predictions a ``fit`` saved (``--out-of-fold``, on the tiles it was fitted on);
+    ``--frame-haze-free``: only the frames the whole-frame test finds no haze in (those the
+    classifier is for); ``--sweep``: a line per threshold."""
     raw = np.load(args.tiles, allow_pickle=True)
     data = {k: raw[k] for k in raw.files}
-    model = HazePresence(args.model, args.threshold)
-    probability = model.rows(data["features"])
-    threshold = model.threshold
+    if args.out_of_fold:
+        probability = np.load(args.out_of_fold)
+        if len(probability) != len(data["label"]):
+            raise SystemExit(f"{args.out_of_fold} holds {len(probability)} predictions for {len(data['label'])} tiles")
+        threshold = 0.5 if args.threshold is None else args.threshold
+    else:
+        model = HazePresence(args.model, args.threshold)
+        probability, threshold = model.rows(data["features"]), model.threshold
+    if args.frame_haze_free:
+        keep = data["features"][:, list(data["feature_names"]).index("frame_evidence")] == 0.0
+        data = {k: (v if k == "feature_names" else v[keep]) for k, v in data.items()}
+        probability = probability[keep]
+    if args.sweep:
+        for t in (0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98):
+            f = evaluate(probability, data, t)
+            print(f"threshold {t:.2f}: " + "; ".join(
+                f"{kind} {v['items_touched']} of {v['items']} touched ({v['clear_items_touched']} of {v['clear_items']} without haze)"
+                + (f", gain {v['gain_db']:+.3f} dB (true tiles {v['oracle_gain_db']:+.3f})" if "gain_db" in v else "")
+                for kind, v in f.items() if kind != "all"))
+        return
     figures = evaluate(probability, data, threshold)
     print(json.dumps({"threshold": threshold, **figures}, indent=1))
     if args.per_item:
@@ -479,9 +506,17 @@ def dehaze(args) -> None:
     presence = HazePresence(args.model, args.threshold) if args.model else None
     truth: dict[str, np.ndarray | None] = {}
 
-    def true_map(name: str) -> np.ndarray | None:
-        with np.load(Path(args.true_regions) / f"{name}.npz") as z:
-            return np.clip(z["haze"].astype(np.float32) / PRESENT_LABEL, 0.0, 1.0) if "haze" in z.files else None
+    def true_map(name: str, shape: tuple[int, int]) -> np.ndarray | None:
+        """The generator's full haze label (not only where visible: the bound of acting on the region)."""
+        path = Path(args.true_regions) / f"{name}.npz"
+        if not path.exists():
+            raise SystemExit(f"dehaze: no labels {path}")
+        with np.load(path) as z:
+            if "haze" not in z.files:
+                return None
+            if z["haze"].shape != shape:
+                raise SystemExit(f"dehaze: {path} is for {z['haze'].shape[::-1]} pixels, the image for {shape[::-1]}")
+            return np.clip(z["haze"].astype(np.float32) / PRESENT_LABEL, 0.0, 1.0)
 
     class TileDehaze(DarkChannelDehaze):
         def presence(self, image, dark):
@@ -489,15 +524,17 @@ def dehaze(args) -> None:
             if frame > 0.0:
                 return frame
             local = presence.map(image) if presence is not None else truth["current"]
+            truth["used"] = local
             return frame if local is None or not local.any() else local
 
     tool = TileDehaze()
-    fired, total, gains = 0, 0, []
+    fired, whole, total, gains = 0, 0, 0, []
     for path in iter_image_files(args.folders, recursive=True):
         total += 1
         image = load_image(path).image
+        truth["used"] = None
         if args.true_regions:
-            truth["current"] = true_map(path.stem)
+            truth["current"] = true_map(path.stem, image.shape[:2])
         frame = haze_evidence(image)
         out = tool.apply(image, tool.params_for(args.severity))
         if args.references:
@@ -506,11 +543,15 @@ def dehaze(args) -> None:
             figure = f"gain {gains[-1]:+.2f} dB"
         else:
             figure = f"{psnr(image, out):.1f} dB against the input"
-        if frame == 0.0 and not np.array_equal(out, image):
+        if np.array_equal(out, image):
+            continue
+        if frame > 0.0:  # the shipped whole-frame test: as the engine does already
+            whole += 1
+            print(f"{path}: whole-frame evidence {frame:.2f}; {figure}")
+        else:
             fired += 1
-            share = float(np.mean(tool.presence(image, dark_channel(image)) > 0.5))
-            print(f"{path}: veiled tiles over {share:.0%} of the frame; {figure}")
-    summary = f"{fired} of {total} photographs dehazed on the tiles"
+            print(f"{path}: veiled tiles over {float(np.mean(truth['used'] > 0.5)):.0%} of the frame; {figure}")
+    summary = f"{fired} of {total} photographs dehazed on the tiles ({whole} on the whole-frame test)"
     if gains:
         summary += f"; mean gain {np.mean(gains):+.2f} dB over all {total}"
     print(summary)
@@ -549,7 +590,10 @@ def main(argv: list[str] | None = None) -> None:
     f.add_argument("--out", required=True)
     s = sub.add_parser("score", help="the figures of a trained classifier on other tiles")
     s.add_argument("--tiles", required=True)
-    s.add_argument("--model", required=True, help="haze_presence.onnx (its .json beside it)")
+    s.add_argument("--model", help="haze_presence.onnx (its .json beside it)")
+    s.add_argument("--out-of-fold", help="instead of --model: the out-of-fold probabilities a fit saved for these tiles")
+    s.add_argument("--frame-haze-free", action="store_true", help="only the frames the whole-frame test finds no haze in")
+    s.add_argument("--sweep", action="store_true", help="a line per threshold")
     s.add_argument("--threshold", type=float, default=None, help="instead of the calibrated one")
     s.add_argument("--per-item", action="store_true", help="also a line per item passed or hazy")
     d = sub.add_parser("dehaze", help="the dark-channel step on the tiles a trained classifier finds veiled, on folders")
