@@ -27,9 +27,8 @@ import numpy as np
 
 from mosaicir.core.image import psnr
 from mosaicir.io import iter_image_files, load_image
-from mosaicir.tools.haze import (HAZE_FLOOR_PERCENTILE, HAZE_FLOOR_WINDOW, HAZE_FREE_DARK, HAZE_FREE_FLOOR, HAZE_NEUTRAL_VEIL,
-                                 HAZE_RAMP, HAZE_VEIL_RAMP, DarkChannelDehaze, dark_channel, haze_evidence,
-                                 veil_colour_spread)
+from mosaicir.tools.haze import (HAZE_FLOOR_PERCENTILE, HAZE_FLOOR_WINDOW, HAZE_FREE_FLOOR, DarkChannelDehaze, dark_channel,
+                                 grey_veil_evidence, haze_evidence, median_dark_evidence, veil_colour_spread)
 
 #: Least share of the frame whose floor must be lifted for the local test to look at it.
 LOCAL_MIN_SHARE = 0.15
@@ -51,8 +50,7 @@ def local_haze_evidence(image: np.ndarray) -> tuple[float, float]:
     if share < LOCAL_MIN_SHARE:
         return 0.0, share
     spread = veil_colour_spread(image[lifted][None])  # the lifted pixels as a one-row image
-    return min(float(np.clip((np.median(dark[lifted]) - HAZE_FREE_DARK) / HAZE_RAMP, 0.0, 1.0)),
-               float(np.clip((HAZE_NEUTRAL_VEIL + HAZE_VEIL_RAMP - spread) / HAZE_VEIL_RAMP, 0.0, 1.0))), share
+    return min(median_dark_evidence(np.median(dark[lifted])), grey_veil_evidence(spread)), share
 
 
 class LocalEvidenceDehaze(DarkChannelDehaze):

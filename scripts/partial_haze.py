@@ -45,14 +45,10 @@ def partial_haze_evidence(image: np.ndarray, min_share: float, dark: np.ndarray 
     share = float(lifted.mean())
     if share < min_share:
         return 0.0, share
-    pixels = image[lifted]
-    value = pixels.max(axis=1)
-    colour = pixels[value <= np.percentile(value, haze.VEIL_SHARE)].mean(axis=0)
-    spread = float((colour.max() - colour.min()) / max(float(colour.max()), 1e-3))
-    evidence = min(float(np.clip((np.median(dark[lifted]) - haze.HAZE_FREE_DARK) / haze.HAZE_RAMP, 0.0, 1.0)),
-                   float(np.clip((np.percentile(floor[lifted], haze.HAZE_FLOOR_PERCENTILE) - haze.HAZE_FREE_FLOOR)
-                                 / haze.HAZE_FLOOR_RAMP, 0.0, 1.0)),
-                   float(np.clip((haze.HAZE_NEUTRAL_VEIL + haze.HAZE_VEIL_RAMP - spread) / haze.HAZE_VEIL_RAMP, 0.0, 1.0)))
+    spread = haze.veil_colour_spread(image[lifted][None])  # the lifted pixels as a one-row image
+    evidence = min(haze.median_dark_evidence(np.median(dark[lifted])),
+                   haze.floor_evidence(np.percentile(floor[lifted], haze.HAZE_FLOOR_PERCENTILE)),
+                   haze.grey_veil_evidence(spread))
     return evidence, share
 
 

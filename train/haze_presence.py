@@ -441,7 +441,7 @@ class HazePresence:
         """``float32 H x W`` in [0, 1]: where ``image`` is under a veil (the tiles above the
         threshold, their edges softened over a tile, scaled by the whole-frame test's grey veil on
         them), or None when fewer than ``MIN_HAZY_SHARE`` of the tiles pass or their veil is not grey."""
-        from mosaicir.tools.haze import HAZE_NEUTRAL_VEIL, HAZE_VEIL_RAMP, veil_colour_spread
+        from mosaicir.tools.haze import grey_veil_evidence, veil_colour_spread
 
         hazy = (self.probability(image) > self.threshold).astype(np.float32)
         if hazy.mean() < MIN_HAZY_SHARE:
@@ -450,7 +450,7 @@ class HazePresence:
         soft = np.clip(cv2.resize(soft, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
         # the lifted shadows of a veil are about as grey as the airlight, those of a beige close-up are not
         spread = veil_colour_spread(image[soft > 0.5][None])
-        grey = float(np.clip((HAZE_NEUTRAL_VEIL + HAZE_VEIL_RAMP - spread) / HAZE_VEIL_RAMP, 0.0, 1.0))
+        grey = grey_veil_evidence(spread)
         return soft * grey if grey > 0.0 else None
 
 
@@ -520,11 +520,10 @@ def dehaze(args) -> None:
 
     class TileDehaze(DarkChannelDehaze):
         def presence(self, image, dark):
-            frame = haze_evidence(image, dark)
+            frame = truth["frame"] = haze_evidence(image, dark)
             if frame > 0.0:
                 return frame
-            local = presence.map(image) if presence is not None else truth["current"]
-            truth["used"] = local
+            local = truth["used"] = presence.map(image) if presence is not None else truth["current"]
             return frame if local is None or not local.any() else local
 
     tool = TileDehaze()
@@ -535,8 +534,8 @@ def dehaze(args) -> None:
         truth["used"] = None
         if args.true_regions:
             truth["current"] = true_map(path.stem, image.shape[:2])
-        frame = haze_evidence(image)
         out = tool.apply(image, tool.params_for(args.severity))
+        frame = truth["frame"]
         if args.references:
             clean = load_image(Path(args.references) / path.name).image
             gains.append(psnr(clean, out) - psnr(clean, image))

@@ -46,6 +46,23 @@ def veil_colour_spread(image: np.ndarray) -> float:
     return float((colour.max() - colour.min()) / max(float(colour.max()), 1e-3))
 
 
+def median_dark_evidence(median_dark: float) -> float:
+    """The dark channel's median above that of clear photographs, as evidence in [0, 1] (the
+    median as NumPy gives it: a float32 one is ramped in float32)."""
+    return float(np.clip((median_dark - HAZE_FREE_DARK) / HAZE_RAMP, 0.0, 1.0))
+
+
+def floor_evidence(lifted: float) -> float:
+    """The wide floor's low percentile above that of clear photographs, as evidence in [0, 1]."""
+    return float(np.clip((lifted - HAZE_FREE_FLOOR) / HAZE_FLOOR_RAMP, 0.0, 1.0))
+
+
+def grey_veil_evidence(spread: float) -> float:
+    """The darkest pixels' colour spread (:func:`veil_colour_spread`) as grey as a veil, as
+    evidence in [0, 1]: 1 up to ``HAZE_NEUTRAL_VEIL``, 0 from ``HAZE_VEIL_RAMP`` above it."""
+    return float(np.clip((HAZE_NEUTRAL_VEIL + HAZE_VEIL_RAMP - spread) / HAZE_VEIL_RAMP, 0.0, 1.0))
+
+
 def haze_evidence(image: np.ndarray, dark: np.ndarray | None = None) -> float:
     """How much haze ``image`` (``H x W x 3`` in [0, 1]) shows, in [0, 1]: the dark channel's
     median above that of clear photographs (He et al.), the darkest pixel of nearly every wide
@@ -54,9 +71,8 @@ def haze_evidence(image: np.ndarray, dark: np.ndarray | None = None) -> float:
     dark = dark_channel(image) if dark is None else dark
     floor = cv2.erode(dark, np.ones((HAZE_FLOOR_WINDOW, HAZE_FLOOR_WINDOW), np.uint8))
     lifted = float(np.percentile(floor, HAZE_FLOOR_PERCENTILE))
-    return min(float(np.clip((np.median(dark) - HAZE_FREE_DARK) / HAZE_RAMP, 0.0, 1.0)),
-               float(np.clip((lifted - HAZE_FREE_FLOOR) / HAZE_FLOOR_RAMP, 0.0, 1.0)),
-               float(np.clip((HAZE_NEUTRAL_VEIL + HAZE_VEIL_RAMP - veil_colour_spread(image)) / HAZE_VEIL_RAMP, 0.0, 1.0)))
+    return min(median_dark_evidence(np.median(dark)), floor_evidence(lifted),
+               grey_veil_evidence(veil_colour_spread(image)))
 
 
 class DarkChannelParams(ToolParams):
